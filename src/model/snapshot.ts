@@ -1,0 +1,131 @@
+import type { Cpu, CpuContext } from './cpu.js';
+import type { SnapshotMemory } from './memory.js';
+
+/** What every dump format produces; walkers and analyses only ever see this. */
+export interface Snapshot {
+  readonly file: string;
+  readonly format: 'minidump';
+  readonly system: SystemInfo;
+  readonly modules: readonly Module[];
+  readonly unloadedModules: readonly UnloadedModule[];
+  readonly threads: readonly Thread[];
+  readonly exception: ExceptionInfo | undefined;
+  readonly memory: SnapshotMemory;
+  /** Memory regions with protection and type (MemoryInfoList); empty when the writer omitted it. */
+  readonly memoryInfo: readonly MemoryInfo[];
+  readonly process: ProcessInfo;
+  readonly breakpad: BreakpadInfo | undefined;
+  readonly crashpad: CrashpadInfo | undefined;
+  readonly linux: LinuxInfo | undefined;
+  /** Time the dump was written (seconds since the Unix epoch). */
+  readonly timeDateStamp: number;
+  /** Problems met while reading: the part that could be read is still in the snapshot. */
+  readonly warnings: readonly string[];
+}
+
+export interface SystemInfo {
+  readonly cpu: Cpu;
+  /** Breakpad's OS name: "Windows NT", "Linux", "Mac OS X", ... */
+  readonly os: string;
+  /** Short OS identifier as in rust-minidump's JSON: "windows", "linux", "mac", ... */
+  readonly osShort: string;
+  readonly osVersion: string;
+  readonly cpuInfo: string;
+  readonly cpuCount: number;
+  readonly cpuMicrocode: string | undefined;
+}
+
+export interface Module {
+  readonly base: bigint;
+  readonly size: number;
+  /** Full path of the executable image as the writer recorded it. */
+  readonly codeFile: string;
+  /** TimeDateStamp and SizeOfImage, as Breakpad and symbol servers name a PE image; build id for ELF. */
+  readonly codeId: string;
+  readonly debugFile: string;
+  readonly debugId: string;
+  readonly version: string | undefined;
+  readonly timeDateStamp: number;
+  readonly checksum: number;
+}
+
+export interface UnloadedModule {
+  readonly base: bigint;
+  readonly size: number;
+  readonly codeFile: string;
+  readonly codeId: string;
+}
+
+export interface Thread {
+  readonly id: number;
+  readonly name: string | undefined;
+  readonly context: CpuContext | undefined;
+  /** Where the thread's captured stack memory starts, and its length. */
+  readonly stack: { readonly start: bigint; readonly size: number } | undefined;
+  readonly teb: bigint;
+  readonly suspendCount: number;
+  readonly priority: number;
+  /** From ThreadInfoList when present. */
+  readonly startAddress: bigint | undefined;
+}
+
+export interface ExceptionInfo {
+  readonly threadId: number;
+  readonly code: number;
+  readonly flags: number;
+  readonly address: bigint;
+  readonly parameters: readonly bigint[];
+  /** The context at the exception; the thread list may hold a later state of the thread. */
+  readonly context: CpuContext | undefined;
+}
+
+export interface MemoryInfo {
+  readonly base: bigint;
+  readonly allocationBase: bigint;
+  readonly allocationProtect: number;
+  readonly size: bigint;
+  readonly state: number;
+  readonly protect: number;
+  readonly type: number;
+}
+
+export interface ProcessInfo {
+  readonly processId: number | undefined;
+  /** Seconds since the Unix epoch. */
+  readonly createTime: number | undefined;
+}
+
+export interface BreakpadInfo {
+  readonly dumpThreadId: number | undefined;
+  readonly requestingThreadId: number | undefined;
+}
+
+export interface CrashpadInfo {
+  readonly reportId: string;
+  readonly clientId: string;
+  readonly simpleAnnotations: ReadonlyMap<string, string>;
+  readonly moduleAnnotations: readonly {
+    readonly moduleIndex: number;
+    readonly listAnnotations: readonly string[];
+    readonly simpleAnnotations: ReadonlyMap<string, string>;
+  }[];
+}
+
+export interface LinuxInfo {
+  readonly maps: readonly LinuxMapping[];
+  readonly cpuInfo: string | undefined;
+  readonly procStatus: string | undefined;
+  readonly lsbRelease: string | undefined;
+  readonly cmdLine: string | undefined;
+}
+
+export interface LinuxMapping {
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly readable: boolean;
+  readonly writable: boolean;
+  readonly executable: boolean;
+  readonly private: boolean;
+  readonly offset: bigint;
+  readonly path: string;
+}
