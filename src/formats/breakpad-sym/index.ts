@@ -1,0 +1,3 @@
+export { loadSymbolFile } from './symbol-file.js';
+export type { InlineFrame, ModuleInfo, SymbolFile, SymbolLookup, WindowsFrameInfo } from './symbol-file.js';
+export { applyCfiRuleSet } from './cfi-rules.js';

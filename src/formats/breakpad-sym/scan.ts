@@ -1,0 +1,267 @@
+// One streaming pass over a .sym file that records, per record, only the numbers lookups search by
+// and the file offsets to re-read it from, in growable typed arrays. Names, line records, INLINE
+// records and rule strings stay in the file until a lookup needs them.
+
+import { readExact, type ByteSource } from '../../io/byte-source.js';
+import { decodeText, LineSplitter, Scratch, startsWith } from './line-syntax.js';
+import {
+  parseFile,
+  parseFunc,
+  parseInfoCodeId,
+  parseInline,
+  parseInlineOrigin,
+  parseLineRecord,
+  parseModule,
+  parsePublic,
+  parseStack,
+  PREFIX,
+  emptyInline,
+  type LineRecord,
+} from './records.js';
+
+/** A growable Float64Array. */
+export class Column {
+  private data: Float64Array;
+  length = 0;
+
+  constructor(capacity = 256) {
+    this.data = new Float64Array(capacity);
+  }
+
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Float64Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = value;
+  }
+
+  set(index: number, value: number): void {
+    this.data[index] = value;
+  }
+
+  /** A right-sized copy of the filled part. */
+  toArray(): Float64Array {
+    return this.data.slice(0, this.length);
+  }
+}
+
+/** Records with a start address, the byte span to re-read them from, and optionally a size. */
+export class RecordColumns {
+  readonly address = new Column();
+  readonly size = new Column();
+  readonly start = new Column();
+  readonly end = new Column();
+
+  get length(): number {
+    return this.address.length;
+  }
+
+  push(address: number, size: number, start: number, end: number): number {
+    this.address.push(address);
+    this.size.push(size);
+    this.start.push(start);
+    this.end.push(end);
+    return this.address.length - 1;
+  }
+}
+
+export interface ModuleInfo {
+  os: string;
+  arch: string;
+  debugId: string;
+  debugFile: string;
+}
+
+/** What the scan found: typed columns in file order, plus the few header strings. */
+export interface ScanResult {
+  module: ModuleInfo | undefined;
+  codeId: string | undefined;
+  parseErrors: number;
+  /** FUNC: address, size, span = the FUNC line through the last line/INLINE record of its block. */
+  funcs: RecordColumns;
+  /** PUBLIC with a non-zero address: address, span of the line. */
+  publics: RecordColumns;
+  /** FILE: address = id, span of the name. */
+  files: RecordColumns;
+  /** INLINE_ORIGIN: address = id, span of the name. */
+  inlineOrigins: RecordColumns;
+  /** STACK WIN type 4 (FrameData) and type 0 (FPO): rva, code size, span of the line. */
+  frameData: RecordColumns;
+  fpo: RecordColumns;
+  /** STACK CFI INIT: address, size, span of the rules. */
+  cfiInit: RecordColumns;
+  /** STACK CFI deltas: address, span of the rules. */
+  cfiDelta: RecordColumns;
+}
+
+const CHUNK_SIZE = 1 << 20;
+const CR = 0x0d;
+const LF = 0x0a;
+
+class Scanner {
+  readonly result: ScanResult = {
+    module: undefined,
+    codeId: undefined,
+    parseErrors: 0,
+    funcs: new RecordColumns(),
+    publics: new RecordColumns(),
+    files: new RecordColumns(),
+    inlineOrigins: new RecordColumns(),
+    frameData: new RecordColumns(),
+    fpo: new RecordColumns(),
+    cfiInit: new RecordColumns(),
+    cfiDelta: new RecordColumns(),
+  };
+  /** The FUNC that line and INLINE records attach to; -1 after a PUBLIC or a bad FUNC, as in Breakpad. */
+  private currentFunc = -1;
+  private readonly scratch = new Scratch();
+  private readonly line: LineRecord = { address: 0, size: 0, line: 0, fileId: 0 };
+  private readonly inline = emptyInline();
+
+  /** One line [s, e) of buf, which starts at file offset `base`. */
+  handleLine(buf: Uint8Array, s: number, e: number, base: number): void {
+    const r = this.result;
+    const scratch = this.scratch;
+    switch (buf[s]) {
+      case 0x46: // F
+        if (startsWith(buf, s, e, PREFIX.FUNC)) {
+          const f = parseFunc(buf, s, e, scratch);
+          if (!f) {
+            this.currentFunc = -1;
+            r.parseErrors++;
+          } else {
+            this.currentFunc = r.funcs.push(f.address, f.size, base + s, base + e);
+          }
+          return;
+        }
+        if (startsWith(buf, s, e, PREFIX.FILE)) {
+          const f = parseFile(buf, s, e, scratch);
+          if (!f) r.parseErrors++;
+          else r.files.push(f.id, 0, base + f.nameStart, base + f.nameEnd);
+          return;
+        }
+        break;
+      case 0x50: // P
+        if (startsWith(buf, s, e, PREFIX.PUBLIC)) {
+          this.currentFunc = -1;
+          const p = parsePublic(buf, s, e, scratch);
+          if (!p) r.parseErrors++;
+          // Breakpad accepts PUBLICs at address 0 (seen in ntdll.pdb) but never stores them.
+          else if (p.address !== 0) r.publics.push(p.address, 0, base + s, base + e);
+          return;
+        }
+        break;
+      case 0x53: // S
+        if (startsWith(buf, s, e, PREFIX.STACK)) {
+          this.handleStack(buf, s, e, base);
+          return;
+        }
+        break;
+      case 0x49: // I
+        if (startsWith(buf, s, e, PREFIX.INLINE)) {
+          if (this.currentFunc < 0 || !parseInline(buf, s, e, scratch, this.inline, false)) r.parseErrors++;
+          else r.funcs.end.set(this.currentFunc, base + e);
+          return;
+        }
+        if (startsWith(buf, s, e, PREFIX.INLINE_ORIGIN)) {
+          const o = parseInlineOrigin(buf, s, e, scratch);
+          if (!o) r.parseErrors++;
+          else r.inlineOrigins.push(o.id, 0, base + o.nameStart, base + o.nameEnd);
+          return;
+        }
+        if (startsWith(buf, s, e, PREFIX.INFO)) {
+          const codeId = parseInfoCodeId(buf, s, e, scratch);
+          if (codeId === undefined) r.parseErrors++;
+          else if (codeId !== null && r.codeId === undefined) r.codeId = decodeText(buf, codeId[0], codeId[1]);
+          return;
+        }
+        break;
+      case 0x4d: // M
+        if (startsWith(buf, s, e, PREFIX.MODULE)) {
+          const m = parseModule(buf, s, e, scratch);
+          if (!m) r.parseErrors++;
+          else if (r.module === undefined) {
+            r.module = {
+              os: decodeText(buf, m.os[0], m.os[1]),
+              arch: decodeText(buf, m.arch[0], m.arch[1]),
+              debugId: decodeText(buf, m.debugId[0], m.debugId[1]),
+              debugFile: decodeText(buf, m.debugFile[0], m.debugFile[1]),
+            };
+          }
+          return;
+        }
+        break;
+    }
+    // Anything else is a line record of the current FUNC.
+    if (this.currentFunc < 0 || !parseLineRecord(buf, s, e, scratch, this.line)) r.parseErrors++;
+    else r.funcs.end.set(this.currentFunc, base + e);
+  }
+
+  private handleStack(buf: Uint8Array, s: number, e: number, base: number): void {
+    const r = this.result;
+    const stack = parseStack(buf, s, e, this.scratch);
+    if (!stack) {
+      r.parseErrors++;
+      return;
+    }
+    switch (stack.kind) {
+      case 'win':
+        // Types 1-3 (TRAP, TSS, STANDARD) are valid but never used for unwinding.
+        if (stack.win.type === 4) r.frameData.push(stack.win.rva, stack.win.codeSize, base + s, base + e);
+        else if (stack.win.type === 0) r.fpo.push(stack.win.rva, stack.win.codeSize, base + s, base + e);
+        return;
+      case 'init':
+        r.cfiInit.push(stack.address, stack.size, base + stack.rulesStart, base + stack.rulesEnd);
+        return;
+      case 'delta':
+        r.cfiDelta.push(stack.address, 0, base + stack.rulesStart, base + stack.rulesEnd);
+        return;
+    }
+  }
+}
+
+function hasLineEnd(bytes: Uint8Array): boolean {
+  return bytes.indexOf(LF) >= 0 || bytes.indexOf(CR) >= 0;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Reads the whole source in chunks, indexing each complete line as it goes. Only I/O failures throw. */
+export async function scanSymbolFile(source: ByteSource, chunkSize = CHUNK_SIZE): Promise<ScanResult> {
+  const scanner = new Scanner();
+  // Bytes of the unfinished line(s) carried over from earlier chunks, and where they start.
+  let pending: Uint8Array[] = [];
+  let pendingOffset = 0;
+  for (let offset = 0; offset < source.size; ) {
+    const length = Math.min(chunkSize, source.size - offset);
+    const chunk = await readExact(source, offset, length, 'breakpad symbol file');
+    offset += length;
+    const atEnd = offset >= source.size;
+    if (!atEnd && !hasLineEnd(chunk)) {
+      // A line longer than a chunk: keep collecting instead of re-copying it every time.
+      pending.push(chunk);
+      continue;
+    }
+    pending.push(chunk);
+    const buf = concat(pending);
+    const lines = new LineSplitter(buf);
+    while (lines.next(!atEnd)) scanner.handleLine(buf, lines.start, lines.end, pendingOffset);
+    const rest = lines.position;
+    pending = rest < buf.length ? [buf.subarray(rest)] : [];
+    pendingOffset += rest;
+  }
+  return scanner.result;
+}
