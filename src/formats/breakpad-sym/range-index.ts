@@ -205,10 +205,6 @@ export class ExclusiveRangeIndex {
     return new ExclusiveRangeIndex(sortedBases, sortedHighs, sortedIds);
   }
 
-  get size(): number {
-    return this.ids.length;
-  }
-
   /** Id of the range containing address, or -1. */
   find(address: number): number {
     const k = lastAtOrBelow(this.bases, address);
@@ -265,10 +261,6 @@ export class ContainedRangeIndex {
       open.push(k);
     }
     return new ContainedRangeIndex(sortedBases, sortedHighs, sorted, parents);
-  }
-
-  get size(): number {
-    return this.ids.length;
   }
 
   private innermostPosition(address: number): number {

@@ -132,7 +132,7 @@ function keyedRecords(columns: RecordColumns, keep: 'first' | 'last'): KeyedReco
   return { keys: out.keys.slice(0, m), starts: out.starts.slice(0, m), ends: out.ends.slice(0, m), dropped: out.dropped };
 }
 
-/** A record table: key -> byte span, with an address range index when the records have sizes. */
+/** Records in file order: address, size and the byte span to re-read each from. */
 class Spans {
   readonly address: Float64Array;
   readonly size: Float64Array;
