@@ -60,13 +60,20 @@ export interface Thread {
   readonly id: number;
   readonly name: string | undefined;
   readonly context: CpuContext | undefined;
-  /** Where the thread's captured stack memory starts, and its length. */
-  readonly stack: { readonly start: bigint; readonly size: number } | undefined;
+  /** The thread's captured stack memory as the thread list describes it. */
+  readonly stack: ThreadStack | undefined;
   readonly teb: bigint;
   readonly suspendCount: number;
   readonly priority: number;
   /** From ThreadInfoList when present. */
   readonly startAddress: bigint | undefined;
+}
+
+export interface ThreadStack {
+  readonly base: bigint;
+  readonly size: number;
+  /** Where the bytes are in the file; undefined when the writer gave no usable RVA (find them by address). */
+  readonly fileOffset: number | undefined;
 }
 
 export interface ExceptionInfo {

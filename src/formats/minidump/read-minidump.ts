@@ -463,7 +463,12 @@ async function parseThreadList(
     } catch (e) {
       warnings.push(describe(e));
     }
-    const stack = stackLoc.size > 0 ? { start: stackStart, size: stackLoc.size } : undefined;
+    // Some writers (wine's full-memory dumps) give the stack an RVA of 0: its bytes are then found by address.
+    const stackInFile = stackLoc.rva !== 0 && stackLoc.rva + stackLoc.size <= source.size;
+    if (stackLoc.size > 0 && stackLoc.rva !== 0 && !stackInFile) {
+      warnings.push(`${source.name}: thread ${id} stack at offset 0x${stackLoc.rva.toString(16)} (${stackLoc.size} bytes) lies past the end of the file`);
+    }
+    const stack = stackLoc.size > 0 ? { base: stackStart, size: stackLoc.size, fileOffset: stackInFile ? stackLoc.rva : undefined } : undefined;
     threads.push({
       id,
       name: names.get(id),

@@ -1,0 +1,171 @@
+import type { ByteSource } from '../io/byte-source.js';
+import { readMinidump } from '../formats/minidump/read-minidump.js';
+import type { Cpu, CpuContext } from '../model/cpu.js';
+import { MemoryBlock } from '../model/memory.js';
+import { ModuleIndex } from '../model/module-index.js';
+import type { Module, Snapshot, Thread } from '../model/snapshot.js';
+import { noSymbols, type SymbolProvider } from '../symbolize/provider.js';
+import { amd64Unwinder } from '../unwind/amd64.js';
+import { arm64Unwinder } from '../unwind/arm64.js';
+import type { StackFrame } from '../unwind/frame.js';
+import { defaultWalkOptions, walkThread, WalkState, type CpuUnwinder, type WalkOptions } from '../unwind/walker.js';
+import { x86Unwinder } from '../unwind/x86.js';
+import { crashReason, explainCrash } from './crash-reason.js';
+
+export interface AnalyzeOptions {
+  readonly symbols?: SymbolProvider;
+  readonly walk?: Partial<WalkOptions>;
+  /** Walk only the crashing (or requesting) thread. */
+  readonly crashedThreadOnly?: boolean;
+}
+
+export interface CrashInfo {
+  /** Breakpad's crash reason text, e.g. EXCEPTION_ACCESS_VIOLATION_WRITE. */
+  readonly reason: string;
+  readonly address: bigint;
+  readonly code: number;
+  readonly flags: number;
+  readonly parameters: readonly bigint[];
+  readonly explanation: string | undefined;
+  readonly threadId: number;
+}
+
+export interface ThreadAnalysis {
+  readonly thread: Thread;
+  /** Whether this thread crashed (or requested the dump). */
+  readonly crashed: boolean;
+  /** The context the walk started from (the exception's for the crashing thread). */
+  readonly context: CpuContext | undefined;
+  readonly frames: readonly StackFrame[];
+  /** True when the walk stopped at the frame limit. */
+  readonly truncated: boolean;
+  /** The stack memory the walk used, when any. */
+  readonly stackMemory: { readonly base: bigint; readonly size: number } | undefined;
+}
+
+export interface Analysis {
+  readonly snapshot: Snapshot;
+  readonly crash: CrashInfo | undefined;
+  /** Index into `threads` of the crashing or requesting thread. */
+  readonly crashingThreadIndex: number | undefined;
+  readonly threads: readonly ThreadAnalysis[];
+  /** Modules for which a symbol file was found. */
+  readonly modulesWithSymbols: ReadonlySet<Module>;
+  /** The main executable: Breakpad takes the first module of the list. */
+  readonly mainModule: Module | undefined;
+  readonly warnings: readonly string[];
+}
+
+function unwinderFor(cpu: Cpu): CpuUnwinder | undefined {
+  switch (cpu) {
+    case 'x86':
+      return x86Unwinder;
+    case 'amd64':
+      return amd64Unwinder;
+    case 'arm64':
+      return arm64Unwinder;
+    default:
+      return undefined;
+  }
+}
+
+/** Records which modules had symbols while delegating to the real provider. */
+class TrackingProvider implements SymbolProvider {
+  readonly found = new Set<Module>();
+  constructor(private readonly inner: SymbolProvider) {}
+  async symbolsFor(module: Module): ReturnType<SymbolProvider['symbolsFor']> {
+    const s = await this.inner.symbolsFor(module);
+    if (s) this.found.add(module);
+    return s;
+  }
+}
+
+/** Reads a minidump and analyses it. */
+export async function analyzeMinidump(source: ByteSource, options: AnalyzeOptions = {}): Promise<Analysis> {
+  return analyzeSnapshot(await readMinidump(source), options);
+}
+
+/** Walks every thread of a snapshot (Breakpad skips the thread that wrote the dump) and names the crash. */
+export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOptions = {}): Promise<Analysis> {
+  const warnings = [...snapshot.warnings];
+  const provider = new TrackingProvider(options.symbols ?? noSymbols);
+  const walkOptions = { ...defaultWalkOptions, ...options.walk };
+  const modules = new ModuleIndex(snapshot.modules);
+  const exception = snapshot.exception;
+  const requestingId = exception?.threadId ?? snapshot.breakpad?.requestingThreadId;
+
+  let crash: CrashInfo | undefined;
+  if (exception) {
+    const r = crashReason(snapshot.system.osShort, snapshot.system.cpu, exception);
+    crash = {
+      reason: r.reason,
+      address: r.address,
+      code: exception.code,
+      flags: exception.flags,
+      parameters: exception.parameters,
+      explanation: explainCrash(snapshot.system.osShort, exception, r),
+      threadId: exception.threadId,
+    };
+  }
+
+  const unwinder = unwinderFor(snapshot.system.cpu);
+  if (!unwinder && snapshot.threads.length > 0) {
+    warnings.push(`${snapshot.file}: stack walking is not supported for CPU '${snapshot.system.cpu}'; showing context frames only`);
+  }
+  const threads: ThreadAnalysis[] = [];
+  let crashingThreadIndex: number | undefined;
+  for (const thread of snapshot.threads) {
+    if (snapshot.breakpad?.dumpThreadId !== undefined && thread.id === snapshot.breakpad.dumpThreadId) continue;
+    const crashed = requestingId !== undefined && thread.id === requestingId && crashingThreadIndex === undefined;
+    if (options.crashedThreadOnly && !crashed) continue;
+    if (crashed) crashingThreadIndex = threads.length;
+    const context = crashed && exception?.context ? exception.context : thread.context;
+    threads.push(await analyzeThread(snapshot, thread, context, crashed, modules, provider, unwinder, walkOptions, warnings));
+  }
+  return {
+    snapshot,
+    crash,
+    crashingThreadIndex,
+    threads,
+    modulesWithSymbols: provider.found,
+    mainModule: snapshot.modules[0],
+    warnings,
+  };
+}
+
+async function analyzeThread(
+  snapshot: Snapshot,
+  thread: Thread,
+  context: CpuContext | undefined,
+  crashed: boolean,
+  modules: ModuleIndex,
+  symbols: SymbolProvider,
+  unwinder: CpuUnwinder | undefined,
+  walkOptions: WalkOptions,
+  warnings: string[],
+): Promise<ThreadAnalysis> {
+  const stack = await loadStack(snapshot, thread, warnings);
+  const base = { thread, crashed, context, stackMemory: stack ? { base: stack.base, size: stack.bytes.length } : undefined };
+  if (!context) return { ...base, frames: [], truncated: false };
+  const cpu = context.cpu;
+  const state = new WalkState(cpu, stack, modules, symbols, snapshot.system.osShort);
+  const walker: CpuUnwinder = unwinder ?? { returnAddressBias: 1n, callerFrame: () => Promise.resolve(undefined) };
+  const { frames, truncated } = await walkThread(state, context, walker, walkOptions);
+  return { ...base, frames, truncated };
+}
+
+/** The thread's stack bytes: from its own descriptor, or else the captured region holding its stack start. */
+async function loadStack(snapshot: Snapshot, thread: Thread, warnings: string[]): Promise<MemoryBlock | undefined> {
+  const desc = thread.stack;
+  if (!desc) return undefined;
+  try {
+    if (desc.fileOffset !== undefined) {
+      return await snapshot.memory.load({ base: desc.base, size: desc.size, fileOffset: desc.fileOffset });
+    }
+    const region = snapshot.memory.find(desc.base);
+    return region ? await snapshot.memory.load(region) : undefined;
+  } catch (e) {
+    warnings.push(`thread ${thread.id}: stack memory unreadable: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
+}

@@ -1,0 +1,14 @@
+// stackhog's library entry: the core runs anywhere (Node, workers, browsers) over a ByteSource.
+export { BufferSource, BlobSource, PagedSource, type ByteSource, type ReadAt } from './io/byte-source.js';
+export { FormatError, isFormatError } from './io/errors.js';
+export { readMinidump } from './formats/minidump/read-minidump.js';
+export type * from './model/snapshot.js';
+export type { Cpu, CpuContext } from './model/cpu.js';
+export { analyzeMinidump, analyzeSnapshot, type Analysis, type AnalyzeOptions, type ThreadAnalysis, type CrashInfo } from './analyze/process.js';
+export type { StackFrame, FrameTrust } from './unwind/frame.js';
+export { SymbolStoreProvider } from './symbolize/store-provider.js';
+export { SymbolStore, type SymbolFileOpener } from './symbolize/symbol-store.js';
+export { noSymbols, type SymbolProvider, type ModuleSymbols } from './symbolize/provider.js';
+export { loadSymbolFile } from './formats/breakpad-sym/index.js';
+export { renderText } from './report/text.js';
+export { toJson } from './report/json.js';

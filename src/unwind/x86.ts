@@ -1,0 +1,215 @@
+import { runProgram } from '../symbolize/postfix.js';
+import type { WindowsFrameInfo } from '../symbolize/provider.js';
+import { callerByCfi } from './cfi.js';
+import type { StackFrame } from './frame.js';
+import type { CallerCandidate, CpuUnwinder, WalkState } from './walker.js';
+
+const M32 = 0xffffffffn;
+/** Breakpad's kMaxReasonableGapBetweenFrames: a recovered EBP further than this above the slot is not trusted. */
+const MAX_REASONABLE_GAP = 128n * 1024n;
+
+/** x86 callee-saved registers and how STACK CFI names them. */
+const CFI_REGISTERS = [
+  { name: 'eip', cfi: '$eip', alternate: '.ra', calleeSaves: false },
+  { name: 'esp', cfi: '$esp', alternate: '.cfa', calleeSaves: false },
+  { name: 'ebp', cfi: '$ebp', calleeSaves: true },
+  { name: 'eax', cfi: '$eax', calleeSaves: false },
+  { name: 'ebx', cfi: '$ebx', calleeSaves: true },
+  { name: 'ecx', cfi: '$ecx', calleeSaves: false },
+  { name: 'edx', cfi: '$edx', calleeSaves: false },
+  { name: 'esi', cfi: '$esi', calleeSaves: true },
+  { name: 'edi', cfi: '$edi', calleeSaves: true },
+  { name: 'efl', cfi: '$efl', calleeSaves: false },
+] as const;
+
+/** x86 strategies in Breakpad's order: STACK WIN, STACK CFI, EBP chain, then scanning. */
+export const x86Unwinder: CpuUnwinder = {
+  returnAddressBias: 1n,
+  async callerFrame(state: WalkState, scanAllowed: boolean): Promise<CallerCandidate | undefined> {
+    const last = state.last;
+    const at = await state.symbolsAt(last.instruction);
+    if (at?.symbols) {
+      const info = await at.symbols.findWindowsFrameInfo(at.rva);
+      if (info) {
+        last.windowsFrameInfo = info;
+        const frame = await callerByWindowsFrameInfo(state, info, scanAllowed);
+        if (frame) return frame;
+      } else if (last.symbol) {
+        // Without STACK WIN, FUNC and PUBLIC still give the parameter size later callers use.
+        last.windowsFrameInfo = { parameterSize: last.symbol.parameterSize, partial: true };
+      }
+      const rules = await at.symbols.findCfiRules(at.rva);
+      if (rules) {
+        const frame = callerByCfi(state, rules, CFI_REGISTERS);
+        if (frame && frame.registers.has('eip') && frame.registers.has('esp') && frame.registers.has('ebp')) {
+          return { trust: 'cfi', registers: frame.registers };
+        }
+      }
+    }
+    return callerByEbp(state, scanAllowed);
+  },
+};
+
+function calleeParameterSize(frames: readonly StackFrame[]): number {
+  // Breakpad walks every earlier frame and keeps the last one it sees, i.e. the innermost.
+  let size = 0;
+  for (let i = frames.length - 2; i >= 0; i--) {
+    const info = frames[i]!.windowsFrameInfo;
+    if (info) size = info.parameterSize;
+  }
+  return size;
+}
+
+/** The variable each `name expr... =` statement of a program string assigns. */
+function assignedVariables(program: string): Set<string> {
+  const assigned = new Set<string>();
+  let statementStart = true;
+  for (const token of program.split(/\s+/).filter(Boolean)) {
+    if (statementStart) {
+      assigned.add(token);
+      statementStart = false;
+    }
+    if (token === '=') statementStart = true;
+  }
+  return assigned;
+}
+
+async function callerByWindowsFrameInfo(
+  state: WalkState,
+  info: WindowsFrameInfo,
+  scanAllowed: boolean,
+): Promise<CallerCandidate | undefined> {
+  const last = state.last;
+  const ebp = last.registers.get('ebp') ?? 0n;
+  const esp = last.registers.get('esp') ?? 0n;
+  const ebx = last.registers.get('ebx');
+  const calleeParams = BigInt(calleeParameterSize(state.frames));
+  const vars = new Map<string, bigint>([
+    ['$ebp', ebp],
+    ['$esp', esp],
+    ['.cbCalleeParams', calleeParams],
+    ['.cbSavedRegs', BigInt(info.savedRegisterSize)],
+    ['.cbLocals', BigInt(info.localSize)],
+    ['.cbParams', BigInt(info.parameterSize)],
+  ]);
+  if (ebx !== undefined) vars.set('$ebx', ebx);
+
+  let raSearchStart = (esp + calleeParams + BigInt(info.localSize) + BigInt(info.savedRegisterSize)) & M32;
+  const raSearchStartOld = raSearchStart;
+  const hit = await state.scanForReturnAddress(raSearchStart, 3);
+  if (hit) {
+    raSearchStart = hit.location;
+    // An FPO context frame whose first hit is its own eip: the real return address is further up.
+    if (last.trust === 'context' && info.type === 0 && raSearchStartOld === raSearchStart && hit.ip === last.ip) {
+      raSearchStart += 4n;
+      const again = await state.scanForReturnAddress(raSearchStart, 3);
+      if (again) raSearchStart = again.location;
+    }
+  }
+
+  let program: string;
+  let recoverEbp = true;
+  if (info.programString) {
+    program = info.programString;
+  } else if (info.allocatesBasePointer) {
+    program = '$eip .raSearchStart ^ = $ebp $esp .cbCalleeParams + .cbSavedRegs + 8 - ^ = $esp .raSearchStart 4 + =';
+  } else {
+    program = '$eip .raSearchStart ^ = $esp .raSearchStart 4 + =';
+    if (ebx !== undefined) program += ' $ebx $ebx =';
+    recoverEbp = false;
+  }
+  if (last.registers.has('ebp') && program.includes('@')) raSearchStart = (ebp + 4n) & M32;
+  vars.set('.raSearchStart', raSearchStart);
+  vars.set('.raSearch', raSearchStart);
+
+  let trust: CallerCandidate['trust'] = 'cfi';
+  const ctx = { wordSize: 4 as const, readWord: (a: bigint) => state.readWord(a) };
+  const result = runProgram(program, vars, ctx);
+  const assigned = result ? assignedVariables(program) : new Set<string>();
+  const dict = result ?? new Map(vars);
+  if (!result || !assigned.has('$eip') || !assigned.has('$esp')) {
+    if (!scanAllowed) return undefined;
+    const found = await state.scanForReturnAddress(esp, state.scanWords(last.trust === 'context'));
+    if (!found) return undefined;
+    dict.set('$eip', found.ip);
+    dict.set('$esp', (found.location + 4n) & M32);
+    trust = 'scan';
+  }
+
+  const get = (name: string): bigint => dict.get(name) ?? 0n;
+  if (get('$eip') !== 0n || get('$ebp') !== 0n) {
+    let offset = 0n;
+    if (!state.modules.find(get('$eip'))) {
+      const start = (get('.raSearchStart') + 4n) & M32;
+      if (scanAllowed) {
+        const found = await state.scanForReturnAddress(start, state.scanWords(last.trust === 'context'));
+        if (found) {
+          dict.set('$eip', found.ip);
+          dict.set('$esp', (found.location + 4n) & M32);
+          offset = found.location - start;
+          trust = 'cfi_scan';
+        }
+      }
+    }
+    if (recoverEbp) {
+      const skipped = trust !== 'cfi' && get('$ebp') <= raSearchStart + offset;
+      if (skipped || state.readWord(get('$ebp')) === undefined) {
+        // Find the saved EBP among the callee-saved register slots: the first that points into the stack.
+        const end = (esp + calleeParams) & M32;
+        for (let location = end + BigInt(info.savedRegisterSize) + offset; location >= end; location -= 4n) {
+          const candidate = state.readWord(location);
+          if (candidate === undefined) break;
+          if (state.readWord(candidate) !== undefined) {
+            dict.set('$ebp', candidate);
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  const registers = new Map<string, bigint>([
+    ['eip', get('$eip') & M32],
+    ['esp', get('$esp') & M32],
+    ['ebp', get('$ebp') & M32],
+  ]);
+  for (const reg of ['ebx', 'esi', 'edi']) {
+    if (assigned.has('$' + reg) && dict.has('$' + reg)) registers.set(reg, dict.get('$' + reg)! & M32);
+  }
+  return { trust, registers };
+}
+
+async function callerByEbp(state: WalkState, scanAllowed: boolean): Promise<CallerCandidate | undefined> {
+  const last = state.last;
+  const lastEsp = last.registers.get('esp') ?? 0n;
+  const lastEbp = last.registers.get('ebp') ?? 0n;
+  const savedEip = state.readWord((lastEbp + 4n) & M32);
+  const savedEbp = state.readWord(lastEbp);
+  if (savedEip !== undefined && savedEbp !== undefined) {
+    return {
+      trust: 'frame_pointer',
+      registers: new Map([
+        ['eip', savedEip],
+        ['esp', (lastEbp + 8n) & M32],
+        ['ebp', savedEbp],
+      ]),
+    };
+  }
+  if (!scanAllowed) return undefined;
+  const found = await state.scanForReturnAddress(lastEsp, state.scanWords(last.trust === 'context'));
+  if (!found) return undefined;
+  const callerEsp = (found.location + 4n) & M32;
+  // If the word below the return address is a plausible saved EBP, take it; else keep the callee's.
+  const chainSlot = callerEsp - 8n;
+  let callerEbp = state.readWord(chainSlot);
+  if (callerEbp === undefined || callerEbp <= chainSlot || callerEbp - chainSlot > MAX_REASONABLE_GAP) callerEbp = lastEbp;
+  return {
+    trust: 'scan',
+    registers: new Map([
+      ['eip', found.ip],
+      ['esp', callerEsp],
+      ['ebp', callerEbp],
+    ]),
+  };
+}
+
