@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { directoryOpener } from '../node/symbol-dirs.js';
+import { SymbolDirectories } from '../node/symbol-dirs.js';
 import { corpusPath } from '../testing/corpus.js';
 import { baseName, SymbolStore } from './symbol-store.js';
 
@@ -77,13 +77,15 @@ const cases = readdirSync(expectedDir)
   .map((name) => name.slice(0, -'.txt'.length));
 
 for (const name of cases) {
-  test(`expected frames: ${name}`, async () => {
+  test(`expected frames: ${name}`, async (t) => {
     const text = readFileSync(`${expectedDir}/${name}.txt`, 'utf8');
     const cpu = /^CPU: (\S+)/m.exec(text)?.[1];
     if (cpu !== 'x86' && cpu !== 'amd64') return; // caller instruction = pc - 1 holds for these
     const modules = parseModules(readFileSync(`${expectedDir}/${name}.m.txt`, 'utf8'));
     const folder = name.split('--')[0]!;
-    const store = new SymbolStore([directoryOpener(corpusPath(folder, 'symbols'))]);
+    const dirs = new SymbolDirectories([corpusPath(folder, 'symbols')]);
+    t.after(() => dirs.close());
+    const store = new SymbolStore(dirs.openers);
     let checked = 0;
     for (const frames of parseThreads(text)) {
       let pendingInlines: PrintedFrame[] = [];

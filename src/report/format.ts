@@ -1,0 +1,55 @@
+import { pointerWidth, type Cpu } from '../model/cpu.js';
+import type { Module } from '../model/snapshot.js';
+import type { StackFrame } from '../unwind/frame.js';
+
+/** `0x` + lowercase hex, zero-padded to `digits`. */
+export function hexPad(value: bigint | number, digits: number): string {
+  return '0x' + value.toString(16).padStart(digits, '0');
+}
+
+/** `0x` + lowercase hex zero-padded to the CPU's pointer width. */
+export function hexPtr(value: bigint | number, cpu: Cpu): string {
+  return hexPad(value, pointerWidth(cpu) * 2);
+}
+
+/** The last path component, for Windows and POSIX paths alike (Breakpad's PathnameStripper). */
+export function basename(path: string): string {
+  const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return i < 0 ? path : path.slice(i + 1);
+}
+
+export function moduleName(module: Module): string {
+  return basename(module.codeFile);
+}
+
+/** Bytes frame i holds: the next frame's stack pointer minus its own; undefined for the outermost frame. */
+export function frameSizes(frames: readonly StackFrame[]): (number | undefined)[] {
+  return frames.map((f, i) => {
+    const caller = frames[i + 1];
+    if (!caller) return undefined;
+    const size = caller.sp - f.sp;
+    return size >= 0n && size <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(size) : undefined;
+  });
+}
+
+/** Breakpad's words for how a frame was found. */
+export function trustDescription(frame: StackFrame): string {
+  switch (frame.trust) {
+    case 'context':
+      return 'given as instruction pointer in context';
+    case 'cfi':
+      return 'call frame info';
+    case 'cfi_scan':
+      return 'call frame info with scanning';
+    case 'frame_pointer':
+      return "previous frame's frame pointer";
+    case 'scan':
+      return 'stack scanning';
+    case 'leaf':
+      return 'simulating a return from leaf function';
+    case 'prewalked':
+      return 'recovered by external stack walker';
+    case 'none':
+      return 'unknown';
+  }
+}

@@ -1,0 +1,136 @@
+import type { Analysis, ThreadAnalysis } from '../analyze/process.js';
+import { registerOrder, type Cpu } from '../model/cpu.js';
+import type { Module } from '../model/snapshot.js';
+import type { FrameTrust, StackFrame } from '../unwind/frame.js';
+import { basename, frameSizes, hexPtr, moduleName } from './format.js';
+
+/** rust-minidump's trust names; Breakpad's leaf-return simulation is a one-word scan. */
+function jsonTrust(trust: FrameTrust): string {
+  return trust === 'leaf' ? 'scan' : trust;
+}
+
+/** The analysis as JSON in rust-minidump's schema, plus stackhog's fields (return_address, stack_pointer, frame_size). */
+export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed' } = {}): unknown {
+  const { snapshot } = analysis;
+  const cpu = snapshot.system.cpu;
+  const modules = snapshot.modules;
+  const crashedIndex = analysis.crashingThreadIndex;
+  const threads = analysis.threads.map((t) => threadJson(t, cpu, analysis));
+  const crashed = crashedIndex === undefined ? null : analysis.threads[crashedIndex]!;
+  return {
+    status: 'OK',
+    pid: snapshot.process.processId ?? null,
+    crash_info: {
+      type: analysis.crash?.reason ?? null,
+      address: analysis.crash ? hexPtr(analysis.crash.address, cpu) : null,
+      crashing_thread: crashedIndex ?? null,
+      crashing_thread_id: crashed?.thread.id ?? null,
+      assertion: null,
+      explanation: analysis.crash?.explanation ?? null,
+      parameters: analysis.crash?.parameters.map((p) => hexPtr(p, cpu)) ?? [],
+    },
+    system_info: {
+      os: snapshot.system.os,
+      os_ver: snapshot.system.osVersion,
+      cpu_arch: cpu,
+      cpu_info: snapshot.system.cpuInfo,
+      cpu_count: snapshot.system.cpuCount,
+      cpu_microcode_version: null,
+    },
+    crashing_thread:
+      crashed === null
+        ? null
+        : {
+            threads_index: crashedIndex,
+            ...threadJson(crashed, cpu, analysis),
+            registers: registersJson(crashed, cpu),
+          },
+    thread_count: threads.length,
+    threads: options.threads === 'crashed' ? (crashed ? [threadJson(crashed, cpu, analysis)] : []) : threads,
+    main_module: analysis.mainModule ? modules.indexOf(analysis.mainModule) : null,
+    modules: modules.map((m) => moduleJson(m, cpu, analysis)),
+    unloaded_modules: snapshot.unloadedModules.map((m) => ({
+      base_addr: hexPtr(m.base, cpu),
+      end_addr: hexPtr(m.base + BigInt(m.size), cpu),
+      code_id: m.codeId,
+      filename: basename(m.codeFile),
+      cert_subject: null,
+    })),
+    crashpad_info: snapshot.crashpad
+      ? {
+          report_id: snapshot.crashpad.reportId,
+          client_id: snapshot.crashpad.clientId,
+          simple_annotations: Object.fromEntries(snapshot.crashpad.simpleAnnotations),
+          module_info: snapshot.crashpad.moduleAnnotations.map((m) => ({
+            module_index: m.moduleIndex,
+            list_annotations: m.listAnnotations,
+            simple_annotations: Object.fromEntries(m.simpleAnnotations),
+          })),
+        }
+      : null,
+    warnings: analysis.warnings,
+  };
+}
+
+function moduleJson(m: Module, cpu: Cpu, analysis: Analysis): unknown {
+  const loaded = analysis.modulesWithSymbols.has(m);
+  return {
+    base_addr: hexPtr(m.base, cpu),
+    end_addr: hexPtr(m.base + BigInt(m.size), cpu),
+    debug_file: basename(m.debugFile),
+    debug_id: m.debugId,
+    filename: moduleName(m),
+    code_id: m.codeId,
+    version: m.version ?? null,
+    cert_subject: null,
+    missing_symbols: !loaded,
+    loaded_symbols: loaded,
+    corrupt_symbols: false,
+    symbol_url: null,
+  };
+}
+
+function registersJson(t: ThreadAnalysis, cpu: Cpu): Record<string, string> {
+  const out: Record<string, string> = {};
+  const ctx = t.frames[0]?.registers ?? t.context?.registers;
+  if (!ctx) return out;
+  for (const name of registerOrder(cpu)) {
+    const v = ctx.get(name);
+    if (v !== undefined) out[name] = hexPtr(v, cpu);
+  }
+  return out;
+}
+
+function threadJson(t: ThreadAnalysis, cpu: Cpu, analysis: Analysis): Record<string, unknown> {
+  const sizes = frameSizes(t.frames);
+  return {
+    thread_id: t.thread.id,
+    thread_name: t.thread.name ?? null,
+    last_error_value: null,
+    frame_count: t.frames.length,
+    frames_truncated: t.truncated,
+    frames: t.frames.map((f, i) => frameJson(f, i, sizes[i], cpu, analysis)),
+  };
+}
+
+function frameJson(f: StackFrame, index: number, size: number | undefined, cpu: Cpu, analysis: Analysis): unknown {
+  const m = f.module;
+  const s = f.symbol;
+  const rva = m ? f.instruction - m.base : undefined;
+  return {
+    frame: index,
+    module: m ? moduleName(m) : null,
+    module_offset: rva === undefined ? null : hexPtr(rva, cpu),
+    offset: hexPtr(f.instruction, cpu),
+    function: s?.functionName ?? null,
+    function_offset: s && rva !== undefined ? hexPtr(rva - BigInt(s.functionAddress), cpu) : null,
+    file: s?.file ?? null,
+    line: s?.line ?? null,
+    trust: jsonTrust(f.trust),
+    inlines: s && s.inlines.length > 0 ? s.inlines.map((i) => ({ function_name: i.name, file: i.file ?? null, line: i.line ?? null })) : null,
+    missing_symbols: m ? !analysis.modulesWithSymbols.has(m) : false,
+    return_address: f.trust === 'context' ? null : hexPtr(f.ip, cpu),
+    stack_pointer: hexPtr(f.sp, cpu),
+    frame_size: size ?? null,
+  };
+}

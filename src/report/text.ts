@@ -1,0 +1,174 @@
+import type { Analysis, ThreadAnalysis } from '../analyze/process.js';
+import { registerOrder, pointerWidth, type Cpu } from '../model/cpu.js';
+import type { StackFrame } from '../unwind/frame.js';
+import { basename, hexPad, moduleName, trustDescription } from './format.js';
+
+const MAX_WIDTH = 80;
+
+export interface TextOptions {
+  /** 'all' (default) or only the crashing thread. */
+  readonly threads?: 'all' | 'crashed';
+}
+
+/** A human report close to Breakpad's minidump_stackwalk, so its users can read it at once. */
+export function renderText(analysis: Analysis, options: TextOptions = {}): string {
+  const out: string[] = [];
+  const { snapshot } = analysis;
+  const sys = snapshot.system;
+  out.push(`Operating system: ${sys.os}`);
+  out.push(`                  ${sys.osVersion}`);
+  out.push(`CPU: ${sys.cpu}`);
+  if (sys.cpuInfo) out.push(`     ${sys.cpuInfo}`);
+  out.push(`     ${sys.cpuCount} CPU${sys.cpuCount !== 1 ? 's' : ''}`);
+  out.push('');
+  if (analysis.crash) {
+    const c = analysis.crash;
+    out.push(`Crash reason:  ${c.reason}`);
+    out.push(`Crash address: 0x${c.address.toString(16)}`);
+    if (c.parameters.length > 0) {
+      out.push('Crash parameters:');
+      for (const p of c.parameters) out.push(`    value: ${hexPad(p, 16)}`);
+    }
+    if (c.explanation) out.push(`Explanation:   ${c.explanation}`);
+  } else {
+    out.push('No crash');
+  }
+  const created = snapshot.process.createTime;
+  if (snapshot.timeDateStamp !== 0 && created && snapshot.timeDateStamp >= created) {
+    out.push(`Process uptime: ${snapshot.timeDateStamp - created} seconds`);
+  } else {
+    out.push('Process uptime: not available');
+  }
+
+  const crashedIndex = analysis.crashingThreadIndex;
+  if (crashedIndex !== undefined) {
+    const t = analysis.threads[crashedIndex]!;
+    out.push('');
+    out.push(`Thread ${crashedIndex} (${analysis.crash ? 'crashed' : 'requested dump, did not crash'})${threadLabel(t)}`);
+    out.push(...renderStack(t, sys.cpu));
+  }
+  if (options.threads !== 'crashed') {
+    analysis.threads.forEach((t, i) => {
+      if (i === crashedIndex) return;
+      out.push('');
+      out.push(`Thread ${i}${threadLabel(t)}`);
+      out.push(...renderStack(t, sys.cpu));
+    });
+  }
+
+  out.push('');
+  out.push('Loaded modules:');
+  const main = analysis.mainModule;
+  const byAddress = [...snapshot.modules].sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
+  for (const m of byAddress) {
+    const missing = analysis.modulesWithSymbols.has(m) ? '' : symbolWarning(analysis, m);
+    out.push(
+      `${hexPad(m.base, 8)} - ${hexPad(m.base + BigInt(m.size) - 1n, 8)}  ${moduleName(m)}  ${m.version ?? '???'}${m === main ? '  (main)' : ''}${missing}`,
+    );
+  }
+  if (analysis.warnings.length > 0) {
+    out.push('');
+    out.push('Warnings (the parts that could not be read):');
+    for (const w of analysis.warnings) out.push(`  ${w}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+function threadLabel(t: ThreadAnalysis): string {
+  const id = ` id 0x${t.thread.id.toString(16)}`;
+  return t.thread.name ? `${id} "${t.thread.name}"` : id;
+}
+
+/** Breakpad flags a module without symbols only when a frame needed it. */
+function symbolWarning(analysis: Analysis, m: (typeof analysis.snapshot.modules)[number]): string {
+  const needed = analysis.threads.some((t) => t.frames.some((f) => f.module === m));
+  return needed ? `  (WARNING: No symbols, ${basename(m.debugFile)}, ${m.debugId})` : '';
+}
+
+function renderStack(t: ThreadAnalysis, cpu: Cpu): string[] {
+  const out: string[] = [];
+  if (t.frames.length === 0) {
+    out.push(' <no frames>');
+    return out;
+  }
+  displayFrames(t.frames).forEach((entry, n) => {
+    out.push(`${String(n).padStart(2)}  ${entry.location}`);
+    if (entry.inline) {
+      out.push(' ');
+      out.push('    Found by: inline record');
+    } else {
+      out.push(...registerLines(entry.frame, cpu));
+      out.push(`    Found by: ${trustDescription(entry.frame)}`);
+    }
+  });
+  if (t.truncated) out.push(`    (walk stopped at the frame limit)`);
+  return out;
+}
+
+/** A frame as Breakpad lists it: each inlined call first (innermost first), then the physical frame. */
+export interface DisplayFrame {
+  readonly frame: StackFrame;
+  readonly inline: boolean;
+  readonly location: string;
+}
+
+export function displayFrames(frames: readonly StackFrame[]): DisplayFrame[] {
+  const out: DisplayFrame[] = [];
+  for (const frame of frames) {
+    const s = frame.symbol;
+    const m = frame.module;
+    if (s && m) {
+      for (const inline of s.inlines) {
+        // Inline frames share the physical frame's line record; Breakpad measures from the instruction.
+        const loc =
+          inline.file !== undefined && s.lineAddress !== undefined
+            ? ` [${basename(inline.file)} : ${inline.line ?? 0} + 0x${(frame.instruction - m.base - BigInt(s.lineAddress)).toString(16)}]`
+            : '';
+        out.push({ frame, inline: true, location: `${moduleName(m)}!${inline.name}${loc}` });
+      }
+    }
+    out.push({ frame, inline: false, location: frameLocation(frame) });
+  }
+  return out;
+}
+
+/** `module!function [file : line + 0xN]`, `module!function + 0xN`, `module + 0xN` or a bare address. */
+export function frameLocation(frame: StackFrame): string {
+  const m = frame.module;
+  const address = frame.ip;
+  if (!m) return `0x${address.toString(16)}`;
+  const s = frame.symbol;
+  if (!s) return `${moduleName(m)} + 0x${(address - m.base).toString(16)}`;
+  if (s.file !== undefined && s.lineAddress !== undefined) {
+    return `${moduleName(m)}!${s.functionName} [${basename(s.file)} : ${s.line ?? 0} + 0x${(address - m.base - BigInt(s.lineAddress)).toString(16)}]`;
+  }
+  return `${moduleName(m)}!${s.functionName} + 0x${(address - m.base - BigInt(s.functionAddress)).toString(16)}`;
+}
+
+function registerLines(frame: StackFrame, cpu: Cpu): string[] {
+  const digits = pointerWidth(cpu) * 2;
+  let line = ' ';
+  let col = 0;
+  const lines: string[] = [];
+  for (const name of printedRegisters(frame, cpu)) {
+    const value = frame.registers.get(name);
+    if (value === undefined) continue;
+    const item = ` ${name.padStart(5)} = ${hexPad(value, digits)}`;
+    if (col + item.length > MAX_WIDTH) {
+      lines.push(line);
+      line = ' ';
+      col = 0;
+    }
+    line += item;
+    col += item.length;
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** x86 shows eax/ecx/edx/efl only when every register is known (the context frame), as Breakpad does. */
+function printedRegisters(frame: StackFrame, cpu: Cpu): readonly string[] {
+  const order = registerOrder(cpu);
+  if (cpu !== 'x86' || frame.trust === 'context') return order;
+  return order.filter((r) => !['eax', 'ecx', 'edx', 'efl'].includes(r));
+}
