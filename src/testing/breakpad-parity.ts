@@ -1,0 +1,72 @@
+// Test support: compares stackhog's crashing-thread frames with Breakpad's minidump_stackwalk
+// (its output condensed by scripts/condense-breakpad-output.mjs into test-data/).
+import { readFileSync } from 'node:fs';
+import { analyzeMinidump, type Analysis } from '../analyze/process.js';
+import { openFileSource } from '../node/file-source.js';
+import { SymbolDirectories } from '../node/symbol-dirs.js';
+import { displayFrames } from '../report/text.js';
+import { SymbolStoreProvider } from '../symbolize/store-provider.js';
+import { corpusPath, repoPath } from './corpus.js';
+import { existsSync } from 'node:fs';
+
+export interface BreakpadFrame {
+  readonly location: string;
+  readonly ip: string | null;
+  readonly sp: string | null;
+  readonly trust: string;
+}
+
+export function breakpadExpectations(): Record<string, BreakpadFrame[]> {
+  return JSON.parse(readFileSync(repoPath('test-data', 'breakpad-crashing-threads.json'), 'utf8')) as Record<string, BreakpadFrame[]>;
+}
+
+/** Analyses a corpus dump ("breakpad--minidump2") with its folder's symbols, as the reference run did. */
+export async function analyzeCorpusDump(key: string): Promise<Analysis> {
+  const [folder, name] = key.split('--') as [string, string];
+  const file = await openFileSource(corpusPath(folder, `${name}.dmp`));
+  const symbolsDir = corpusPath(folder, 'symbols');
+  const dirs = new SymbolDirectories(existsSync(symbolsDir) ? [symbolsDir] : []);
+  try {
+    return await analyzeMinidump(file.source, { symbols: new SymbolStoreProvider(dirs.openers), crashedThreadOnly: true });
+  } finally {
+    await Promise.all([file.close(), dirs.close()]);
+  }
+}
+
+export interface ParityResult {
+  /** Frames Breakpad found by context, CFI or frame pointer (inlines included), up to the last such one. */
+  readonly comparedFrames: number;
+  /** Differences within the compared frames: these must not exist. */
+  readonly mismatches: string[];
+  /** Differences after the compared frames (scanning), for the record. */
+  readonly laterDifferences: string[];
+}
+
+const FIRM = new Set(['context', 'cfi', 'frame_pointer', 'inline']);
+
+export function compareWithBreakpad(analysis: Analysis, expected: readonly BreakpadFrame[]): ParityResult {
+  const thread = analysis.crashingThreadIndex === undefined ? undefined : analysis.threads[analysis.crashingThreadIndex];
+  const ours = thread ? displayFrames(thread.frames) : [];
+  let lastFirm = -1;
+  expected.forEach((f, i) => {
+    if (FIRM.has(f.trust)) lastFirm = i;
+  });
+  const mismatches: string[] = [];
+  const laterDifferences: string[] = [];
+  const count = Math.max(expected.length, ours.length);
+  for (let i = 0; i < count; i++) {
+    const e = expected[i];
+    const o = ours[i];
+    const target = i <= lastFirm ? mismatches : laterDifferences;
+    if (!e || !o) {
+      target.push(`frame ${i}: ${e ? `breakpad has ${e.location} (${e.trust})` : `stackhog has extra ${o!.location} (${o!.inline ? 'inline' : o!.frame.trust})`}`);
+      continue;
+    }
+    const ourTrust = o.inline ? 'inline' : o.frame.trust;
+    const ourIp = o.inline ? null : '0x' + o.frame.ip.toString(16).padStart(e.ip ? e.ip.length - 2 : 0, '0');
+    if (ourTrust !== e.trust) target.push(`frame ${i}: trust ${ourTrust}, breakpad ${e.trust}`);
+    if (e.ip !== null && ourIp !== e.ip) target.push(`frame ${i}: ip ${ourIp}, breakpad ${e.ip}`);
+    if (o.location !== e.location) target.push(`frame ${i}: location "${o.location}", breakpad "${e.location}"`);
+  }
+  return { comparedFrames: lastFirm + 1, mismatches, laterDifferences };
+}
