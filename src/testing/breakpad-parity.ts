@@ -16,6 +16,44 @@ export interface BreakpadFrame {
   readonly trust: string;
 }
 
+const TRUST_WORDS: Record<string, string> = {
+  'given as instruction pointer in context': 'context',
+  'call frame info': 'cfi',
+  'call frame info with scanning': 'cfi_scan',
+  "previous frame's frame pointer": 'frame_pointer',
+  'stack scanning': 'scan',
+  'simulating a return from leaf function': 'leaf',
+  'inline record': 'inline',
+};
+
+/** The crashing (or requesting) thread's frames from minidump_stackwalk's human-readable output. */
+export function parseBreakpadCrashingThread(text: string): BreakpadFrame[] | undefined {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => /^Thread \d+ \((crashed|requested dump, did not crash)\)/.test(l));
+  if (start < 0) return undefined;
+  const frames: { location: string; ip: string | null; sp: string | null; trust: string }[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (line === '') break;
+    const head = /^\s?(\d+) {2}(.*)$/.exec(line);
+    if (head) {
+      frames.push({ location: head[2]!, ip: null, sp: null, trust: '' });
+      continue;
+    }
+    const frame = frames[frames.length - 1];
+    if (!frame) continue;
+    const found = /^\s+Found by: (.*)$/.exec(line);
+    if (found) {
+      frame.trust = TRUST_WORDS[found[1]!] ?? found[1]!;
+      continue;
+    }
+    for (const m of line.matchAll(/(\w+) = (0x[0-9a-f]+)/g)) {
+      if (['eip', 'rip', 'pc'].includes(m[1]!)) frame.ip = m[2]!;
+      if (['esp', 'rsp', 'sp'].includes(m[1]!)) frame.sp = m[2]!;
+    }
+  }
+  return frames;
+}
+
 export function breakpadExpectations(): Record<string, BreakpadFrame[]> {
   return JSON.parse(readFileSync(repoPath('test-data', 'breakpad-crashing-threads.json'), 'utf8')) as Record<string, BreakpadFrame[]>;
 }
