@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { test } from 'node:test';
+// The package's own public entry points, as the README's library example uses them.
+import { analyzeMinidump, BufferSource, renderText, toJson, SymbolStoreProvider } from 'stackhog';
+import { openFileSource, SymbolDirectories } from 'stackhog/node';
+import { corpusPath } from './testing/corpus.js';
+
+test('README library example: file source + symbol directories', async () => {
+  const file = await openFileSource(corpusPath('breakpad', 'minidump2.dmp'));
+  const dirs = new SymbolDirectories([corpusPath('breakpad', 'symbols')]);
+  try {
+    const analysis = await analyzeMinidump(file.source, { symbols: new SymbolStoreProvider(dirs.openers) });
+    assert.equal(analysis.crash?.reason, 'EXCEPTION_ACCESS_VIOLATION_WRITE');
+    const frames = analysis.threads[analysis.crashingThreadIndex ?? 0]?.frames ?? [];
+    assert.deepEqual(
+      frames.map((f) => f.symbol?.functionName),
+      ["`anonymous namespace'::CrashFunction", 'main', '__tmainCRTStartup', 'BaseProcessStart'],
+    );
+    assert.match(renderText(analysis), /test_app\.exe!main \[test_app\.cc : 65 \+ 0x5\]/);
+    assert.ok(JSON.stringify(toJson(analysis)).includes('"function":"main"'));
+  } finally {
+    await Promise.all([file.close(), dirs.close()]);
+  }
+});
+
+test('the core works on bytes in memory (as in a browser)', async () => {
+  const bytes = readFileSync(corpusPath('breakpad', 'minidump2.dmp'));
+  const analysis = await analyzeMinidump(new BufferSource(new Uint8Array(bytes), 'minidump2.dmp'));
+  assert.equal(analysis.threads.length, 1); // the second thread wrote the dump: skipped, as Breakpad does
+  assert.equal(analysis.threads[0]?.frames[0]?.ip, 0x0040429en);
+});
+
+test('the core imports nothing from Node', () => {
+  const root = new URL('.', import.meta.url).pathname;
+  const shells = new Set(['cli', 'node', 'testing']);
+  const offenders: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const path = `${dir}/${name}`;
+      if (statSync(path).isDirectory()) {
+        if (dir === root.replace(/\/$/, '') && shells.has(name)) continue;
+        walk(path);
+      } else if (name.endsWith('.js') && !name.endsWith('.test.js')) {
+        const text = readFileSync(path, 'utf8');
+        if (/from ['"](node:|fs|path|os|url|child_process)/.test(text)) offenders.push(path);
+      }
+    }
+  };
+  walk(root.replace(/\/$/, ''));
+  assert.deepEqual(offenders, []);
+});
