@@ -1,0 +1,27 @@
+// Test support: build minidumps, register contexts and stacks in code (see section.ts, minidump.ts).
+export { Label, LabelOffset, Section, StackBuilder, valueOf, type Value } from './section.js';
+export { amd64Context, arm64Context, arm64OldContext, armContext, x86Context, type RegisterValues } from './context.js';
+export {
+  SynthMinidump,
+  Stream,
+  elfBuildId,
+  guidBytes,
+  minidumpString,
+  nb10,
+  rsds,
+  utf8String,
+  type CrashpadSpec,
+  type ExceptionSpec,
+  type Location,
+  type MemoryInfoSpec,
+  type MinidumpOptions,
+  type ModuleSpec,
+  type Place,
+  type StackSpec,
+  type StreamWriter,
+  type SystemInfoSpec,
+  type ThreadInfoSpec,
+  type ThreadSpec,
+  type UnloadedModuleSpec,
+} from './minidump.js';
+export { SymbolText, testModule, walkStack, type WalkFixture } from './unwind.js';
