@@ -345,13 +345,13 @@ function parseCodeView(r: Reader): { debugFile: string; debugId: string; codeId?
   const sig = r.u32(0);
   if (sig === CV_RSDS && r.length >= 24) {
     const age = r.u32(20);
-    return { debugId: guidHex(r, 4) + age.toString(16).toUpperCase(), debugFile: cString(r.bytes.subarray(24)) };
+    return { debugId: guidHex(r, 4) + age.toString(16), debugFile: cString(r.bytes.subarray(24)) };
   }
   if (sig === CV_NB10 && r.length >= 16) {
     const signature = r.u32(8);
     const age = r.u32(12);
     return {
-      debugId: signature.toString(16).toUpperCase().padStart(8, '0') + age.toString(16).toUpperCase(),
+      debugId: signature.toString(16).toUpperCase().padStart(8, '0') + age.toString(16),
       debugFile: cString(r.bytes.subarray(16)),
     };
   }
