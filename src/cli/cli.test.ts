@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { corpusPath } from '../testing/corpus.js';
-import { parseBreakpadCrashingThread } from '../testing/breakpad-parity.js';
+import { parseBreakpadOutput } from '../testing/breakpad-parity.js';
 import { ExitCode } from './exit-codes.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -24,10 +24,12 @@ test('no argument: the bundled sample (a real stack overflow) is analysed', () =
 });
 
 test('minidump2 with symbols: the crashing thread has the names, files and lines of Breakpad\'s own expected output', () => {
-  const expected = parseBreakpadCrashingThread(readFileSync(corpusPath('breakpad', 'minidump2.stackwalk.out'), 'utf8'))!;
+  const reference = parseBreakpadOutput(readFileSync(corpusPath('breakpad', 'minidump2.stackwalk.out'), 'utf8'));
+  const expected = reference.threads[reference.crashed!]!;
   const r = stackhog(corpusPath('breakpad', 'minidump2.dmp'), '--symbols', corpusPath('breakpad', 'symbols'));
   assert.equal(r.status, ExitCode.Ok, r.stderr);
-  const ours = parseBreakpadCrashingThread(r.stdout)!;
+  const parsed = parseBreakpadOutput(r.stdout);
+  const ours = parsed.threads[parsed.crashed!]!;
   assert.equal(ours.length, 4);
   assert.deepEqual(ours, expected);
 });

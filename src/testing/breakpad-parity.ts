@@ -1,19 +1,24 @@
-// Test support: compares stackhog's crashing-thread frames with Breakpad's minidump_stackwalk
-// (its output condensed by scripts/condense-breakpad-output.mjs into test-data/).
-import { readFileSync } from 'node:fs';
-import { analyzeMinidump, type Analysis } from '../analyze/process.js';
+// Test support: compares stackhog's threads with Breakpad's minidump_stackwalk output, condensed
+// by scripts/condense-breakpad-output.mjs into test-data/breakpad-threads.json.
+import { existsSync, readFileSync } from 'node:fs';
+import { analyzeMinidump, type Analysis, type ThreadAnalysis } from '../analyze/process.js';
 import { openFileSource } from '../node/file-source.js';
 import { SymbolDirectories } from '../node/symbol-dirs.js';
 import { displayFrames } from '../report/text.js';
 import { SymbolStoreProvider } from '../symbolize/store-provider.js';
 import { corpusPath, repoPath } from './corpus.js';
-import { existsSync } from 'node:fs';
 
 export interface BreakpadFrame {
   readonly location: string;
   readonly ip: string | null;
   readonly sp: string | null;
   readonly trust: string;
+}
+
+/** One dump as Breakpad printed it: threads by Breakpad's index, and which one crashed. */
+export interface BreakpadDump {
+  readonly crashed: number | null;
+  readonly threads: BreakpadFrame[][];
 }
 
 const TRUST_WORDS: Record<string, string> = {
@@ -26,20 +31,27 @@ const TRUST_WORDS: Record<string, string> = {
   'inline record': 'inline',
 };
 
-/** The crashing (or requesting) thread's frames from minidump_stackwalk's human-readable output. */
-export function parseBreakpadCrashingThread(text: string): BreakpadFrame[] | undefined {
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => /^Thread \d+ \((crashed|requested dump, did not crash)\)/.test(l));
-  if (start < 0) return undefined;
-  const frames: { location: string; ip: string | null; sp: string | null; trust: string }[] = [];
-  for (const line of lines.slice(start + 1)) {
-    if (line === '') break;
-    const head = /^\s?(\d+) {2}(.*)$/.exec(line);
-    if (head) {
-      frames.push({ location: head[2]!, ip: null, sp: null, trust: '' });
+/** Every thread's frames from minidump_stackwalk's (or stackhog's) human-readable output. */
+export function parseBreakpadOutput(text: string): BreakpadDump {
+  const threads: { location: string; ip: string | null; sp: string | null; trust: string }[][] = [];
+  let crashed: number | null = null;
+  let current: (typeof threads)[number] | undefined;
+  for (const line of text.split('\n')) {
+    const thread = /^Thread (\d+)( \((crashed|requested dump, did not crash)\))?/.exec(line);
+    if (thread) {
+      current = [];
+      threads[Number(thread[1])] = current;
+      if (thread[2]) crashed = Number(thread[1]);
       continue;
     }
-    const frame = frames[frames.length - 1];
+    if (line.startsWith('Loaded modules')) break;
+    if (!current) continue;
+    const head = /^\s?(\d+) {2}(.*)$/.exec(line);
+    if (head) {
+      current.push({ location: head[2]!, ip: null, sp: null, trust: '' });
+      continue;
+    }
+    const frame = current[current.length - 1];
     if (!frame) continue;
     const found = /^\s+Found by: (.*)$/.exec(line);
     if (found) {
@@ -51,11 +63,11 @@ export function parseBreakpadCrashingThread(text: string): BreakpadFrame[] | und
       if (['esp', 'rsp', 'sp'].includes(m[1]!)) frame.sp = m[2]!;
     }
   }
-  return frames;
+  return { crashed, threads };
 }
 
-export function breakpadExpectations(): Record<string, BreakpadFrame[]> {
-  return JSON.parse(readFileSync(repoPath('test-data', 'breakpad-crashing-threads.json'), 'utf8')) as Record<string, BreakpadFrame[]>;
+export function breakpadExpectations(): Record<string, BreakpadDump> {
+  return JSON.parse(readFileSync(repoPath('test-data', 'breakpad-threads.json'), 'utf8')) as Record<string, BreakpadDump>;
 }
 
 /** Analyses a corpus dump ("breakpad--minidump2") with its folder's symbols, as the reference run did. */
@@ -65,7 +77,7 @@ export async function analyzeCorpusDump(key: string): Promise<Analysis> {
   const symbolsDir = corpusPath(folder, 'symbols');
   const dirs = new SymbolDirectories(existsSync(symbolsDir) ? [symbolsDir] : []);
   try {
-    return await analyzeMinidump(file.source, { symbols: new SymbolStoreProvider(dirs.openers), crashedThreadOnly: true });
+    return await analyzeMinidump(file.source, { symbols: new SymbolStoreProvider(dirs.openers) });
   } finally {
     await Promise.all([file.close(), dirs.close()]);
   }
@@ -82,8 +94,8 @@ export interface ParityResult {
 
 const FIRM = new Set(['context', 'cfi', 'frame_pointer', 'inline']);
 
-export function compareWithBreakpad(analysis: Analysis, expected: readonly BreakpadFrame[]): ParityResult {
-  const thread = analysis.crashingThreadIndex === undefined ? undefined : analysis.threads[analysis.crashingThreadIndex];
+/** Compares one thread frame by frame: trust, instruction pointer and printed location. */
+export function compareThread(thread: ThreadAnalysis | undefined, expected: readonly BreakpadFrame[]): ParityResult {
   const ours = thread ? displayFrames(thread.frames) : [];
   let lastFirm = -1;
   expected.forEach((f, i) => {
