@@ -94,7 +94,7 @@ export interface ParityResult {
 
 const FIRM = new Set(['context', 'cfi', 'frame_pointer', 'inline']);
 
-/** Compares one thread frame by frame: trust, instruction pointer and printed location. */
+/** Compares one thread frame by frame: trust, instruction and stack pointers, printed location. */
 export function compareThread(thread: ThreadAnalysis | undefined, expected: readonly BreakpadFrame[]): ParityResult {
   const ours = thread ? displayFrames(thread.frames) : [];
   let lastFirm = -1;
@@ -116,6 +116,8 @@ export function compareThread(thread: ThreadAnalysis | undefined, expected: read
     const ourIp = o.inline ? null : '0x' + o.frame.ip.toString(16).padStart(e.ip ? e.ip.length - 2 : 0, '0');
     if (ourTrust !== e.trust) target.push(`frame ${i}: trust ${ourTrust}, breakpad ${e.trust}`);
     if (e.ip !== null && ourIp !== e.ip) target.push(`frame ${i}: ip ${ourIp}, breakpad ${e.ip}`);
+    const ourSp = o.inline ? null : '0x' + o.frame.sp.toString(16).padStart(e.sp ? e.sp.length - 2 : 0, '0');
+    if (e.sp !== null && ourSp !== e.sp) target.push(`frame ${i}: sp ${ourSp}, breakpad ${e.sp}`);
     if (o.location !== e.location) target.push(`frame ${i}: location "${o.location}", breakpad "${e.location}"`);
   }
   return { comparedFrames: lastFirm + 1, mismatches, laterDifferences };
