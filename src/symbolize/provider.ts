@@ -1,33 +1,11 @@
+import type { SymbolLookup as SymbolInfo, WindowsFrameInfo } from '../formats/breakpad-sym/index.js';
 import type { Module } from '../model/snapshot.js';
 
-/** What a symbolised address resolves to (the shape Breakpad .sym files give). */
-export interface SymbolInfo {
-  readonly functionName: string;
-  readonly functionAddress: number;
-  readonly functionSize: number | undefined;
-  readonly parameterSize: number;
-  readonly isPublic: boolean;
-  readonly file: string | undefined;
-  readonly line: number | undefined;
-  readonly lineAddress: number | undefined;
-  /** Inlined calls at the address, innermost first. */
-  readonly inlines: readonly { readonly name: string; readonly file: string | undefined; readonly line: number | undefined }[];
-}
-
-/** STACK WIN data for x86 Windows code. */
-export interface WindowsFrameInfo {
-  readonly type: 0 | 4;
-  readonly rva: number;
-  readonly codeSize: number;
-  readonly prologueSize: number;
-  readonly epilogueSize: number;
-  readonly parameterSize: number;
-  readonly savedRegisterSize: number;
-  readonly localSize: number;
-  readonly maxStackSize: number;
-  readonly allocatesBasePointer: boolean;
-  readonly programString: string | undefined;
-}
+/**
+ * What a symbolised address resolves to, and the x86 STACK WIN data: the shapes Breakpad .sym files
+ * give. Other providers (PE exports, later PDB) fill the same records.
+ */
+export type { SymbolLookup as SymbolInfo, WindowsFrameInfo } from '../formats/breakpad-sym/index.js';
 
 /** Per-module symbol and unwind data, looked up by module-relative address. */
 export interface ModuleSymbols {
