@@ -220,6 +220,36 @@ test('x86: the callee parameter size from a FUNC record feeds the caller STACK W
   assert.equal(frames[2]!.module, undefined);
 });
 
+test(
+  'x86: a frame at a PUBLIC symbol gives its caller no callee parameter size (Breakpad FindWindowsFrameInfo returns nothing for PUBLIC)',
+  { todo: 'x86.ts callerFrame sets windowsFrameInfo { parameterSize, partial } from any symbol, PUBLIC included; Breakpad only does so for a FUNC covering the address' },
+  async () => {
+    const symbols = {
+      module1: 'PUBLIC 1000 c pub\n',
+      // .cbCalleeParams picks which word is the return address.
+      module2: 'FUNC aa85 176 0 f\nSTACK WIN 4 aa85 176 0 0 0 0 0 0 1 $eip $esp .cbCalleeParams + ^ = $esp $esp .cbCalleeParams + 4 + = $ebp $ebp =\n',
+    };
+    const frame0Ebp = new Label('frame0 ebp');
+    const frame1Esp = new Label('frame1 esp');
+    const frame2Ebp = new Label('frame2 ebp');
+    const stack = new StackBuilder(0x80000000, 4)
+      .fill(8)
+      .mark(frame0Ebp)
+      .word(frame2Ebp)
+      .word(0x5000aa95) // into module2::f
+      .mark(frame1Esp)
+      .word(0x40002222) // the return address with no callee parameters
+      .words(0, 0)
+      .word(0x40003333) // the return address after 12 bytes of them
+      .mark(frame2Ebp)
+      .words(0, 0);
+    const { frames } = await walk(stack, { eip: 0x40001004, esp: stack.start, ebp: frame0Ebp }, { symbols });
+    assert.equal(frames[0]!.symbol?.isPublic, true);
+    assert.equal(frames[0]!.windowsFrameInfo, undefined);
+    assertCaller(frames[2], 'cfi', regs({ eip: 0x40002222, esp: frame1Esp.value + 4n, ebp: frame2Ebp }));
+  },
+);
+
 test('x86: a STACK WIN program that fails to evaluate falls back to scanning (WindowsFrameDataScan)', async () => {
   const symbols = {
     module1: 'STACK WIN 4 c8c 111 0 0 4 10 4 0 1 bad program string\n',
