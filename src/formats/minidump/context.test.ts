@@ -110,3 +110,15 @@ test('context: the exception record has its own context, decoded with the same C
   assert.equal(context.registers.get('lr'), 0x7ff00100n);
   assert.equal(context.registers.get('sp'), 0x1ff0n);
 });
+
+test(
+  'context: an x86 record in a dump whose SystemInfo says amd64 (WoW64) is read as x86, as Breakpad does',
+  { todo: "context.ts parseContext decodes by SystemInfo's CPU and ignores the record's own CONTEXT_X86 flags and size; Breakpad's MinidumpContext::Read goes by them and accepts x86 under AMD64" },
+  async () => {
+    const expected = distinct(X86, 4);
+    const { context, snapshot } = await threadContext('amd64', x86Context(Object.fromEntries(expected)));
+    assert.deepEqual(snapshot.warnings, []);
+    assert.equal(context?.cpu, 'x86');
+    assert.deepEqual(context?.registers, expected);
+  },
+);
