@@ -14,6 +14,7 @@ import {
   rsds,
   utf8String,
   x86Context,
+  type StreamWriter,
 } from '../../testing/synth/index.js';
 import { readMinidump } from './read-minidump.js';
 
@@ -270,7 +271,7 @@ test('a Memory64List BaseRva beyond 2^53 is a warning', async () => {
 });
 
 /** One MINIDUMP_THREAD with the given stack and context locations. */
-function rawThread(stack: { base: number; size: number; rva: number | 'place' }, context: 'place' | { size: number; rva: number }): (s: Section, place: (b: Uint8Array) => { size: import('../../testing/synth/index.js').Label; rva: import('../../testing/synth/index.js').Label }) => void {
+function rawThread(stack: { base: number; size: number; rva: number | 'place' }, context: 'place' | { size: number; rva: number }): StreamWriter {
   return (s, place) => {
     s.u32(1).u32(1).u32(0).u32(0).u32(0).u64(0);
     s.u64(stack.base);

@@ -13,6 +13,7 @@ import {
   nb10,
   rsds,
   x86Context,
+  type SystemInfoSpec,
 } from '../../testing/synth/index.js';
 import { readMinidump } from './read-minidump.js';
 
@@ -89,7 +90,7 @@ test('SystemInfo: amd64 prints family/model/stepping without a vendor; no CSD st
 });
 
 test('SystemInfo: platforms and architectures by number, including Breakpad extensions', async () => {
-  const cases: [cpu: Parameters<SynthMinidump['systemInfo']>[0]['cpu'], platform: Parameters<SynthMinidump['systemInfo']>[0]['platform'], expected: Partial<Snapshot['system']>][] = [
+  const cases: [cpu: SystemInfoSpec['cpu'], platform: SystemInfoSpec['platform'], expected: Partial<Snapshot['system']>][] = [
     ['arm64', 'linux', { cpu: 'arm64', os: 'Linux', osShort: 'linux', cpuInfo: '' }],
     ['arm64-old', 'ios', { cpu: 'arm64', os: 'iOS', osShort: 'ios' }],
     ['arm', 'android', { cpu: 'arm', os: 'Android', osShort: 'android' }],
