@@ -398,3 +398,26 @@ test('an unreadable CSD version string is reported, not silently dropped', { tod
   assert.equal(snapshot.system.osVersion, '10.0.19041');
   assert.equal(snapshot.warnings.length, 1, 'the CSD string at 0x7ffffff0 could not be read');
 });
+
+test(
+  'a Memory64List DataSize beyond 2^53 is past the end like any other: the ranges before it are kept',
+  { todo: 'read-minidump.ts parseMemory64List reads DataSize with u64n, which throws, so the whole stream (ranges #0.. included) is dropped; an oversized range is handled without loss only when it fits 2^53' },
+  async () => {
+    const snapshot = await read(
+      new SynthMinidump().stream(Stream.Memory64List, (s, place) => {
+        const data = place(new Uint8Array([1, 2, 3, 4]));
+        s.u64(2).u64(data.rva);
+        s.u64(0x1000).u64(2);
+        s.u64(0x2000).u64(0x8000000000000000n);
+      }),
+    );
+    assert.deepEqual(
+      snapshot.memory.regions.map((r) => [r.base, r.size]),
+      [
+        [0x1000n, 2],
+        [0x2000n, 2],
+      ],
+    );
+    assert.equal(snapshot.warnings.length, 1);
+  },
+);
