@@ -211,7 +211,7 @@ test('CodeView RSDS: GUID bytes are little-endian fields, not a byte string', as
   assert.equal(m!.debugId, '00000001000200030405060708090A0B' + '10');
 });
 
-test('CodeView RSDS: an age of ten or more is printed as Breakpad does (%x, lower case)', { todo: 'read-minidump.ts parseCodeView upper-cases the age; Breakpad and dump_syms print it with %x' }, async () => {
+test('CodeView RSDS: an age of ten or more is printed as Breakpad and dump_syms do (%x, lower case)', async () => {
   const [m] = (await read(new SynthMinidump().module({ base: 0x1000, size: 0x1000, name: 'c.dll', codeView: rsds('5a9832e5-2872-41c1-838e-d98914e9b7ff', 0x2a, 'c.pdb') }))).modules;
   assert.equal(m!.debugId, '5A9832E5287241C1838ED98914E9B7FF2a');
 });
@@ -220,6 +220,8 @@ test('CodeView NB10: signature as 8 hex digits and the age', async () => {
   const [m] = (await read(new SynthMinidump().module({ base: 0x1000, size: 0x1000, name: 'old.dll', codeView: nb10(0x3a2b1c0d, 2, 'old.pdb') }))).modules;
   assert.equal(m!.debugId, '3A2B1C0D2');
   assert.equal(m!.debugFile, 'old.pdb');
+  const [aged] = (await read(new SynthMinidump().module({ base: 0x1000, size: 0x1000, name: 'old.dll', codeView: nb10(0x3a2b1c0d, 0x1b, 'old.pdb') }))).modules;
+  assert.equal(aged!.debugId, '3A2B1C0D1b', '%08X%x');
 });
 
 test('CodeView ELF build id: first 16 bytes read as a GUID with age 0; the whole id is the code id', async () => {
