@@ -30,6 +30,12 @@ export class ModuleIndex {
     this.ranges = ranges;
   }
 
+  /** End address of the module with the highest base (Breakpad's last module "in sequence"). */
+  highestEnd(): bigint | undefined {
+    const top = this.ranges[this.ranges.length - 1];
+    return top ? top.module.base + BigInt(top.module.size) : undefined;
+  }
+
   find(address: bigint): Module | undefined {
     let lo = 0;
     let hi = this.ranges.length - 1;

@@ -1,4 +1,5 @@
 import { callerByCfi, type CfiRegister } from './cfi.js';
+import { registerValue } from './frame.js';
 import type { CallerCandidate, CpuUnwinder, WalkState } from './walker.js';
 
 const CFI_REGISTERS: readonly CfiRegister[] = [
@@ -41,7 +42,7 @@ export const amd64Unwinder: CpuUnwinder = {
         const frame = callerByCfi(state, rules, CFI_REGISTERS);
         const rip = frame?.registers.get('rip');
         const rsp = frame?.registers.get('rsp');
-        if (frame && rip && rsp) return { trust: 'cfi', registers: frame.registers };
+        if (frame && rip && rsp) return { trust: 'cfi', registers: frame.registers, stale: 'fill' };
       }
     }
     const windows = state.osShort === 'windows';
@@ -65,12 +66,12 @@ async function callerBySimulatingReturn(state: WalkState): Promise<CallerCandida
   const registers = new Map(last.registers);
   registers.set('rip', found.ip);
   registers.set('rsp', found.location + 8n);
-  return { trust: 'leaf', registers };
+  return { trust: 'leaf', registers, stale: 'inherit' };
 }
 
 function callerByFramePointer(state: WalkState): CallerCandidate | undefined {
   const last = state.last;
-  const rbp = last.registers.get('rbp') ?? 0n;
+  const rbp = registerValue(last, 'rbp');
   if (rbp % 8n !== 0n) return undefined;
   const rip = state.readWord(rbp + 8n);
   const callerRbp = state.readWord(rbp);
@@ -86,6 +87,7 @@ function callerByFramePointer(state: WalkState): CallerCandidate | undefined {
       ['rsp', rsp],
       ['rbp', callerRbp],
     ]),
+    stale: 'inherit',
   };
 }
 
@@ -107,5 +109,5 @@ async function callerByScan(state: WalkState): Promise<CallerCandidate | undefin
       registers.set('rbp', rbp);
     }
   }
-  return { trust: 'scan', registers };
+  return { trust: 'scan', registers, stale: 'inherit' };
 }

@@ -62,7 +62,6 @@ test('arm64: the first caller of a context frame with an unreadable FP is found 
 
 test(
   'arm64: scanning continues past a scanned frame (Breakpad ScanWithoutSymbols)',
-  { todo: 'arm64.ts callerByFramePointer treats the missing fp of a scanned frame as 0 and returns pc = 0, so the walk ends instead of scanning again' },
   async () => {
     const { stack, frame1Sp, frame2Sp } = scanStack();
     const { frames } = await walk(stack, { pc: 0x40005510, sp: STACK, fp: UNREADABLE_FP, lr: 0x70000000 });
@@ -356,7 +355,6 @@ test('arm64 pointer auth: saved LRs in frame records are stripped', async () => 
 
 test(
   "arm64 pointer auth: the context frame's LR is stripped, as Breakpad's GetContextFrame does",
-  { todo: "walker.ts/arm64.ts never strip the context frame's lr; callerByFramePointer uses it unstripped as the caller's pc" },
   async () => {
     const stack = new StackBuilder(STACK, 8).fill(32);
     const { frames } = await walk(stack, { pc: 0x40005510, sp: STACK, fp: 0, lr: SIGNED(0x50000100n) });
@@ -367,7 +365,6 @@ test(
 
 test(
   'arm64 pointer auth: the address mask comes from the highest module, so PAC bits below bit 48 are stripped too',
-  { todo: 'arm64.ts ptrauthStrip uses a fixed 48-bit mask; Breakpad masks with the highest module end rounded up to all ones below its top bit' },
   async () => {
     const high = testModule('high', 0x100000000n, 0x10000); // highest module ends at 0x1_0001_0000: mask 0x1_ffff_ffff
     const frame1Fp = new Label('frame1 fp');

@@ -1,5 +1,5 @@
 import { callerByCfi, type CfiRegister } from './cfi.js';
-import type { StackFrame } from './frame.js';
+import { registerValue, type StackFrame } from './frame.js';
 import type { CallerCandidate, CpuUnwinder, WalkState } from './walker.js';
 
 function regName(i: number): string {
@@ -12,15 +12,26 @@ const CFI_REGISTERS: readonly CfiRegister[] = [
   { name: 'pc', cfi: 'pc', alternate: '.ra', calleeSaves: false },
 ];
 
-/** Pointer-authentication bits stripped from a code address when what remains lies in a module. */
+/**
+ * Pointer-authentication bits stripped from a code address when what remains lies in a module.
+ * The mask covers every address up to the end of the highest module, as Breakpad guesses it.
+ */
 function ptrauthStrip(state: WalkState, p: bigint): bigint {
-  const stripped = p & 0x0000ffffffffffffn;
-  return stripped !== p && state.modules.find(stripped) ? stripped : p;
+  const end = state.modules.highestEnd();
+  if (end === undefined) return p;
+  let mask = end;
+  for (const shift of [1n, 2n, 4n, 8n, 16n, 32n]) mask |= mask >> shift;
+  const stripped = p & mask;
+  return state.modules.find(stripped) ? stripped : p;
 }
 
 /** arm64 strategies in Breakpad's order: STACK CFI, the FP/LR chain, then scanning. */
 export const arm64Unwinder: CpuUnwinder = {
   returnAddressBias: 4n,
+  contextRegisters(state: WalkState, registers: Map<string, bigint>): void {
+    const lr = registers.get('lr');
+    if (lr !== undefined) registers.set('lr', ptrauthStrip(state, lr));
+  },
   async callerFrame(state: WalkState, scanAllowed: boolean): Promise<CallerCandidate | undefined> {
     const at = await state.symbolsAt(state.last.instruction);
     if (at?.symbols) {
@@ -29,7 +40,7 @@ export const arm64Unwinder: CpuUnwinder = {
         const frame = callerByCfi(state, rules, CFI_REGISTERS);
         if (frame && frame.registers.has('pc') && frame.registers.has('sp')) {
           frame.registers.set('pc', ptrauthStrip(state, frame.registers.get('pc')!));
-          return { trust: 'cfi', registers: frame.registers };
+          return { trust: 'cfi', registers: frame.registers, stale: 'zero' };
         }
       }
     }
@@ -44,15 +55,16 @@ export const arm64Unwinder: CpuUnwinder = {
         ['pc', found.ip],
         ['sp', found.location + 8n],
       ]),
+      stale: 'inherit',
     };
   },
 };
 
+/** The frame record chain: [fp] holds the caller's fp, [fp+8] its lr; fp 0 ends it with the callee's lr as pc. */
 function callerByFramePointer(state: WalkState): CallerCandidate | undefined {
   const last = state.last;
-  let lr = last.registers.get('lr');
-  if (lr === undefined) lr = lrFromCalleeChain(state, last);
-  const fp = last.registers.get('fp') ?? 0n;
+  const lr = last.registers.get('lr') ?? lrFromCalleeChain(state, last) ?? registerValue(last, 'lr');
+  const fp = registerValue(last, 'fp');
   let callerFp = 0n;
   let callerLr = 0n;
   if (fp !== 0n) {
@@ -67,9 +79,10 @@ function callerByFramePointer(state: WalkState): CallerCandidate | undefined {
     registers: new Map([
       ['fp', callerFp],
       ['sp', fp !== 0n ? fp + 16n : last.sp],
-      ['pc', lr ?? 0n],
+      ['pc', lr],
       ['lr', callerLr],
     ]),
+    stale: 'inherit',
   };
 }
 
@@ -79,12 +92,12 @@ function callerByFramePointer(state: WalkState): CallerCandidate | undefined {
  */
 function lrFromCalleeChain(state: WalkState, last: StackFrame): bigint | undefined {
   const frames = state.frames;
-  const fp = last.registers.get('fp');
-  if (frames.length < 2 || fp === undefined || fp <= last.sp) return undefined;
+  const fp = registerValue(last, 'fp');
+  if (frames.length < 2 || fp <= last.sp) return undefined;
   const callee = frames[frames.length - 2]!;
-  const calleeFp = callee.registers.get('fp') ?? 0n;
-  if (calleeFp === 0n) return undefined;
-  if (state.readWord(calleeFp) !== fp) return undefined;
-  const lr = state.readWord(calleeFp + 8n);
-  return lr === undefined ? undefined : ptrauthStrip(state, lr);
+  const calleeFp = registerValue(callee, 'fp');
+  const savedFp = calleeFp === 0n ? 0n : state.readWord(calleeFp);
+  if (savedFp === undefined || savedFp !== fp) return undefined;
+  const savedLr = calleeFp === 0n ? 0n : state.readWord(calleeFp + 8n);
+  return savedLr === undefined ? undefined : ptrauthStrip(state, savedLr);
 }

@@ -1,5 +1,5 @@
 import type { Module } from '../model/snapshot.js';
-import type { SymbolInfo, WindowsFrameInfo } from '../symbolize/provider.js';
+import type { SymbolInfo } from '../symbolize/provider.js';
 
 /**
  * How a frame was found, in rust-minidump's words; `leaf` is Breakpad's "simulating a return
@@ -11,6 +11,12 @@ export interface StackFrame {
   readonly trust: FrameTrust;
   /** Registers known in this frame (callee-saved ones recovered by CFI, etc.). */
   readonly registers: ReadonlyMap<string, bigint>;
+  /**
+   * Values the frame still holds for registers it does not know, as Breakpad's walkers keep them:
+   * the callee's values after frame-pointer and scan steps, a fill pattern after CFI. Some
+   * strategies read these (e.g. a frame-pointer step after a scanned frame), so results match.
+   */
+  readonly stale: ReadonlyMap<string, bigint>;
   /** The instruction pointer register: exact for the context frame, the return address for callers. */
   readonly ip: bigint;
   /** The address used to attribute the frame: ip for the context frame, a byte inside the call for callers. */
@@ -20,10 +26,11 @@ export interface StackFrame {
   symbol: SymbolInfo | undefined;
   /** Whether symbols were found for the frame's module. */
   symbolsLoaded: boolean;
-  /** x86: the STACK WIN info (or just the parameter size) of this frame's function. */
-  windowsFrameInfo: WindowsFrameInfo | { readonly parameterSize: number; readonly partial: true } | undefined;
+  /** x86: the parameter size of this frame's function, from STACK WIN or a covering FUNC, once a walk step looked. */
+  parameterSize: number | undefined;
 }
 
-export function isCallerFrame(frame: StackFrame): boolean {
-  return frame.trust !== 'context';
+/** A register's value whether or not the frame knows it (see `stale`); 0 when it never had one. */
+export function registerValue(frame: StackFrame, name: string): bigint {
+  return frame.registers.get(name) ?? frame.stale.get(name) ?? 0n;
 }

@@ -63,7 +63,6 @@ test('walkThread: maxFrames 1 gives the context frame only', async () => {
 
 test(
   'walkThread: a stack that ends exactly at maxFrames is not reported as truncated',
-  { todo: 'walker.ts walkThread sets truncated as soon as frames.length reaches maxFrames, before asking whether there is a caller' },
   async () => {
     const { stack, frame0Ebp } = ebpChain(2);
     const { frames, truncated } = await walkStack({ cpu: 'x86', modules: MODULES, stack, registers: { eip: 0x40000100, esp: stack.start, ebp: frame0Ebp }, options: { maxFrames: 3 } });

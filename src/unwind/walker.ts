@@ -1,5 +1,5 @@
 import type { Cpu, CpuContext } from '../model/cpu.js';
-import { pointerWidth, specialRegisters } from '../model/cpu.js';
+import { pointerWidth, registerOrder, specialRegisters } from '../model/cpu.js';
 import type { MemoryBlock } from '../model/memory.js';
 import type { ModuleIndex } from '../model/module-index.js';
 import type { ModuleSymbols, SymbolProvider } from '../symbolize/provider.js';
@@ -93,12 +93,22 @@ export interface CpuUnwinder {
   callerFrame(state: WalkState, scanAllowed: boolean): Promise<CallerCandidate | undefined>;
   /** How far back from a return address the call instruction lies (1 on x86/amd64, 4 on arm64). */
   readonly returnAddressBias: bigint;
+  /** Adjusts the context frame's registers (arm64 strips pointer authentication from LR). */
+  contextRegisters?(state: WalkState, registers: Map<string, bigint>): void;
 }
+
+/**
+ * What a caller frame holds for registers it does not know: the callee's values (frame-pointer,
+ * scan and STACK WIN steps copy the whole context), Breakpad's 0xda fill (its CFI walker for x86
+ * and amd64), or zero (a fresh arm64 frame).
+ */
+export type StaleRegisters = 'inherit' | 'fill' | 'zero';
 
 /** A caller frame before it is checked and attributed. */
 export interface CallerCandidate {
   readonly trust: FrameTrust;
   readonly registers: Map<string, bigint>;
+  readonly stale: StaleRegisters;
 }
 
 /**
@@ -112,28 +122,39 @@ export async function walkThread(
   options: WalkOptions = defaultWalkOptions,
 ): Promise<{ frames: StackFrame[]; truncated: boolean }> {
   const regs = specialRegisters(state.cpu);
-  const ip = context.registers.get(regs.ip) ?? 0n;
-  let frame: StackFrame | undefined = await makeFrame(state, 'context', new Map(context.registers), ip, ip);
+  const contextRegisters = new Map(context.registers);
+  unwinder.contextRegisters?.(state, contextRegisters);
+  const ip = contextRegisters.get(regs.ip) ?? 0n;
+  state.frames.push(await makeFrame(state, 'context', contextRegisters, new Map(), ip, ip));
   let scanned = 0;
-  let truncated = false;
-  while (frame) {
-    if (frame.trust === 'scan' || frame.trust === 'cfi_scan' || frame.trust === 'none') scanned++;
-    state.frames.push(frame);
-    if (state.frames.length >= options.maxFrames) {
-      truncated = true;
-      break;
-    }
-    const last: StackFrame = frame;
-    frame = undefined;
+  for (;;) {
+    const last = state.last;
+    if (last.trust === 'scan' || last.trust === 'cfi_scan' || last.trust === 'none') scanned++;
     const candidate = await unwinder.callerFrame(state, scanned < options.maxScannedFrames);
     if (!candidate) break;
     const callerIp = candidate.registers.get(regs.ip);
     const callerSp = candidate.registers.get(regs.sp);
     if (callerIp === undefined || callerSp === undefined) break;
     if (terminates(callerIp, callerSp, last.sp, last.trust === 'context')) break;
-    frame = await makeFrame(state, candidate.trust, candidate.registers, callerIp, callerIp - unwinder.returnAddressBias);
+    // Only now is it known that another frame exists: at the limit, the walk is cut short.
+    if (state.frames.length >= options.maxFrames) return { frames: state.frames, truncated: true };
+    const stale = staleValues(state, last, candidate);
+    state.frames.push(await makeFrame(state, candidate.trust, candidate.registers, stale, callerIp, callerIp - unwinder.returnAddressBias));
   }
-  return { frames: state.frames, truncated };
+  return { frames: state.frames, truncated: false };
+}
+
+function staleValues(state: WalkState, callee: StackFrame, candidate: CallerCandidate): Map<string, bigint> {
+  const stale = new Map<string, bigint>();
+  if (candidate.stale === 'inherit') {
+    for (const [name, value] of callee.stale) stale.set(name, value);
+    for (const [name, value] of callee.registers) stale.set(name, value);
+  } else {
+    const fill = candidate.stale === 'zero' ? 0n : state.wordSize === 8 ? 0xdadadadadadadadan : 0xdadadadan;
+    for (const name of registerOrder(state.cpu)) stale.set(name, fill);
+  }
+  for (const name of candidate.registers.keys()) stale.delete(name);
+  return stale;
 }
 
 /** Breakpad's TerminateWalk: an instruction pointer below 4 KiB, or a stack pointer that did not grow. */
@@ -146,6 +167,7 @@ async function makeFrame(
   state: WalkState,
   trust: FrameTrust,
   registers: Map<string, bigint>,
+  stale: Map<string, bigint>,
   ip: bigint,
   instruction: bigint,
 ): Promise<StackFrame> {
@@ -154,13 +176,14 @@ async function makeFrame(
   const frame: StackFrame = {
     trust,
     registers,
+    stale,
     ip,
     instruction,
     sp,
     module,
     symbol: undefined,
     symbolsLoaded: false,
-    windowsFrameInfo: undefined,
+    parameterSize: undefined,
   };
   if (module) {
     const symbols = await state.symbols.symbolsFor(module);

@@ -53,7 +53,7 @@ test('x86: EBP chain (Breakpad GetCallerFrame.Traditional)', async () => {
   assert.equal(frames.length, 2);
   assertContext(frames[0], context);
   assert.equal(frames[0]!.module, module1);
-  assert.equal(frames[0]!.windowsFrameInfo, undefined);
+  assert.equal(frames[0]!.parameterSize, undefined);
   assertCaller(frames[1], 'frame_pointer', regs({ eip: 0x40008679, esp: frame0Ebp.value + 8n, ebp: frame1Ebp }));
   assert.equal(frames[1]!.module, module1);
 });
@@ -155,9 +155,6 @@ test('x86: STACK WIN 4 program string recovers EIP, ESP, EBP and callee-saved re
     .words(0, 0);
   const { frames } = await walk(stack, { eip: 0x4000aa85, esp: stack.start, ebp: 0xf052c1de }, { symbols });
   assert.equal(frames.length, 2);
-  const info = frames[0]!.windowsFrameInfo;
-  assert.ok(info && !('partial' in info));
-  assert.equal(info.type, 4);
   assertCaller(frames[1], 'cfi', regs({ eip: 0x40001350, esp: frame1Esp, ebp: frame1Ebp, ebx: 0x9068a878, esi: 0xa7120d1a, edi: 0x630891be }));
 });
 
@@ -210,19 +207,16 @@ test('x86: the callee parameter size from a FUNC record feeds the caller STACK W
   const { frames } = await walk(stack, { eip: 0x40001004, esp: stack.start, ebp: frame0Ebp }, { symbols });
   assert.equal(frames.length, 3);
   assert.equal(frames[0]!.symbol?.functionName, 'module1::wheedle');
-  assert.deepEqual(frames[0]!.windowsFrameInfo, { parameterSize: 12, partial: true });
+  assert.equal(frames[0]!.parameterSize, 12);
   assertCaller(frames[1], 'frame_pointer', regs({ eip: 0x5000aa95, esp: frame1Esp, ebp: 0x6fa902e0 }));
   assert.equal(frames[1]!.symbol?.functionName, 'module2::whine');
-  const info = frames[1]!.windowsFrameInfo;
-  assert.ok(info && !('partial' in info));
-  assert.equal(info.parameterSize, 4, 'STACK WIN wins over the FUNC parameter size');
+  assert.equal(frames[1]!.parameterSize, 4, 'STACK WIN wins over the FUNC parameter size');
   assertCaller(frames[2], 'cfi', regs({ eip: 0x2a179e38, esp: frame2Esp, ebp: frame2Ebp, ebx: 0x2558c7f3 }));
   assert.equal(frames[2]!.module, undefined);
 });
 
 test(
   'x86: a frame at a PUBLIC symbol gives its caller no callee parameter size (Breakpad FindWindowsFrameInfo returns nothing for PUBLIC)',
-  { todo: 'x86.ts callerFrame sets windowsFrameInfo { parameterSize, partial } from any symbol, PUBLIC included; Breakpad only does so for a FUNC covering the address' },
   async () => {
     const symbols = {
       module1: 'PUBLIC 1000 c pub\n',
@@ -245,7 +239,7 @@ test(
       .words(0, 0);
     const { frames } = await walk(stack, { eip: 0x40001004, esp: stack.start, ebp: frame0Ebp }, { symbols });
     assert.equal(frames[0]!.symbol?.isPublic, true);
-    assert.equal(frames[0]!.windowsFrameInfo, undefined);
+    assert.equal(frames[0]!.parameterSize, undefined);
     assertCaller(frames[2], 'cfi', regs({ eip: 0x40002222, esp: frame1Esp.value + 4n, ebp: frame2Ebp }));
   },
 );
@@ -260,7 +254,7 @@ test('x86: a STACK WIN program that fails to evaluate falls back to scanning (Wi
   const { frames } = await walk(stack, { eip: 0x40000c9c, esp: stack.start, ebp: 0x2ae314cd }, { symbols });
   assert.equal(frames.length, 2, 'module2 marks the end of the stack: $esp is never assigned and nothing is left to scan');
   assertCaller(frames[1], 'scan', regs({ eip: 0x50007ce9, esp: frame1Esp, ebp: 0x2ae314cd }));
-  assert.ok(frames[1]!.windowsFrameInfo, 'the frame that ended the walk has its STACK WIN info');
+  assert.notEqual(frames[1]!.parameterSize, undefined, 'the frame that ended the walk has its STACK WIN parameter size');
 });
 
 test('x86: a STACK WIN result outside every module is replaced by a scan, and EBP is searched for (WindowsFrameDataBadEIPScan)', async () => {
@@ -300,9 +294,7 @@ test('x86: STACK WIN 0 (FPO) for a function that leaves EBP alone; EBX is carrie
     .words(0, 0);
   const { frames } = await walk(stack, { eip: 0x4000e8b8, esp: stack.start, ebp: frame1Ebp }, { symbols });
   assert.equal(frames.length, 2);
-  const info = frames[0]!.windowsFrameInfo;
-  assert.ok(info && !('partial' in info));
-  assert.deepEqual([info.type, info.localSize, info.parameterSize, info.allocatesBasePointer], [0, 0x10, 8, false]);
+  assert.equal(frames[0]!.parameterSize, 8);
   assertCaller(frames[1], 'cfi', regs({ eip: 0x40009b5b, esp: frame1Esp, ebp: frame1Ebp, ebx: OTHERS.ebx }));
   assert.equal(frames[1]!.symbol, undefined);
   assert.equal(frames[1]!.symbolsLoaded, true);
@@ -323,10 +315,7 @@ test('x86: STACK WIN 0 (FPO) with allocates_base_pointer recovers EBP from the s
     .words(0, 0);
   const { frames } = await walk(stack, { eip: 0x40009ab8, esp: stack.start, ebp: 0xecbdd1a5 }, { symbols });
   assert.equal(frames.length, 2);
-  const info = frames[0]!.windowsFrameInfo;
-  assert.ok(info && !('partial' in info));
-  assert.equal(info.allocatesBasePointer, true);
-  assert.equal(info.programString, undefined);
+
   assertCaller(frames[1], 'cfi', regs({ eip: 0x4000debe, esp: frame1Esp, ebp: frame1Ebp }));
 });
 
@@ -418,7 +407,7 @@ async function checkCfiWalk(stack: StackBuilder, registers: Record<string, numbe
   });
   assert.equal(frames.length, 2);
   assert.equal(frames[0]!.symbol?.functionName, 'enchiridion');
-  assert.deepEqual(frames[0]!.windowsFrameInfo, { parameterSize: 0x10, partial: true });
+  assert.equal(frames[0]!.parameterSize, 0x10);
   assertCaller(frames[1], 'cfi', regs(CALLER));
   assert.equal(frames[1]!.symbol?.functionName, 'epictetus');
 }

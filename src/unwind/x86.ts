@@ -1,7 +1,7 @@
 import { runProgram } from '../symbolize/postfix.js';
 import type { WindowsFrameInfo } from '../symbolize/provider.js';
 import { callerByCfi } from './cfi.js';
-import type { StackFrame } from './frame.js';
+import { registerValue, type StackFrame } from './frame.js';
 import type { CallerCandidate, CpuUnwinder, WalkState } from './walker.js';
 
 const M32 = 0xffffffffn;
@@ -31,18 +31,18 @@ export const x86Unwinder: CpuUnwinder = {
     if (at?.symbols) {
       const info = await at.symbols.findWindowsFrameInfo(at.rva);
       if (info) {
-        last.windowsFrameInfo = info;
+        last.parameterSize = info.parameterSize;
         const frame = await callerByWindowsFrameInfo(state, info, scanAllowed);
         if (frame) return frame;
-      } else if (last.symbol) {
-        // Without STACK WIN, FUNC and PUBLIC still give the parameter size later callers use.
-        last.windowsFrameInfo = { parameterSize: last.symbol.parameterSize, partial: true };
+      } else if (last.symbol && !last.symbol.isPublic) {
+        // Without STACK WIN, a covering FUNC still gives the parameter size later steps use (not a PUBLIC).
+        last.parameterSize = last.symbol.parameterSize;
       }
       const rules = await at.symbols.findCfiRules(at.rva);
       if (rules) {
         const frame = callerByCfi(state, rules, CFI_REGISTERS);
         if (frame && frame.registers.has('eip') && frame.registers.has('esp') && frame.registers.has('ebp')) {
-          return { trust: 'cfi', registers: frame.registers };
+          return { trust: 'cfi', registers: frame.registers, stale: 'fill' };
         }
       }
     }
@@ -54,8 +54,8 @@ function calleeParameterSize(frames: readonly StackFrame[]): number {
   // Breakpad walks every earlier frame and keeps the last one it sees, i.e. the innermost.
   let size = 0;
   for (let i = frames.length - 2; i >= 0; i--) {
-    const info = frames[i]!.windowsFrameInfo;
-    if (info) size = info.parameterSize;
+    const known = frames[i]!.parameterSize;
+    if (known !== undefined) size = known;
   }
   return size;
 }
@@ -80,8 +80,8 @@ async function callerByWindowsFrameInfo(
   scanAllowed: boolean,
 ): Promise<CallerCandidate | undefined> {
   const last = state.last;
-  const ebp = last.registers.get('ebp') ?? 0n;
-  const esp = last.registers.get('esp') ?? 0n;
+  const ebp = registerValue(last, 'ebp');
+  const esp = registerValue(last, 'esp');
   const ebx = last.registers.get('ebx');
   const calleeParams = BigInt(calleeParameterSize(state.frames));
   const vars = new Map<string, bigint>([
@@ -176,13 +176,13 @@ async function callerByWindowsFrameInfo(
   for (const reg of ['ebx', 'esi', 'edi']) {
     if (assigned.has('$' + reg) && dict.has('$' + reg)) registers.set(reg, dict.get('$' + reg)! & M32);
   }
-  return { trust, registers };
+  return { trust, registers, stale: 'inherit' };
 }
 
 async function callerByEbp(state: WalkState, scanAllowed: boolean): Promise<CallerCandidate | undefined> {
   const last = state.last;
-  const lastEsp = last.registers.get('esp') ?? 0n;
-  const lastEbp = last.registers.get('ebp') ?? 0n;
+  const lastEsp = registerValue(last, 'esp');
+  const lastEbp = registerValue(last, 'ebp');
   const savedEip = state.readWord((lastEbp + 4n) & M32);
   const savedEbp = state.readWord(lastEbp);
   if (savedEip !== undefined && savedEbp !== undefined) {
@@ -193,6 +193,7 @@ async function callerByEbp(state: WalkState, scanAllowed: boolean): Promise<Call
         ['esp', (lastEbp + 8n) & M32],
         ['ebp', savedEbp],
       ]),
+      stale: 'inherit',
     };
   }
   if (!scanAllowed) return undefined;
@@ -210,6 +211,7 @@ async function callerByEbp(state: WalkState, scanAllowed: boolean): Promise<Call
       ['esp', callerEsp],
       ['ebp', callerEbp],
     ]),
+    stale: 'inherit',
   };
 }
 
