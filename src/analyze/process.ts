@@ -108,10 +108,6 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     };
   }
 
-  const unwinder = unwinderFor(snapshot.system.cpu);
-  if (!unwinder && snapshot.threads.length > 0) {
-    warnings.push(`${snapshot.file}: stack walking is not supported for CPU '${snapshot.system.cpu}'; showing context frames only`);
-  }
   const threads: ThreadAnalysis[] = [];
   let crashingThreadIndex: number | undefined;
   for (const thread of snapshot.threads) {
@@ -120,7 +116,7 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     if (options.crashedThreadOnly && !crashed) continue;
     if (crashed) crashingThreadIndex = threads.length;
     const context = crashed && exception?.context ? exception.context : thread.context;
-    threads.push(await analyzeThread(snapshot, thread, context, crashed, modules, provider, unwinder, walkOptions, warnings));
+    threads.push(await analyzeThread(snapshot, thread, context, crashed, modules, provider, walkOptions, warnings));
   }
   return {
     snapshot,
@@ -140,17 +136,22 @@ async function analyzeThread(
   crashed: boolean,
   modules: ModuleIndex,
   symbols: SymbolProvider,
-  unwinder: CpuUnwinder | undefined,
   walkOptions: WalkOptions,
   warnings: string[],
 ): Promise<ThreadAnalysis> {
   const stack = await loadStack(snapshot, thread, warnings);
   const base = { thread, crashed, context, stackMemory: stack ? { base: stack.base, size: stack.bytes.length } : undefined };
   if (!context) return { ...base, frames: [], truncated: false };
+  // The context's own CPU decides: an x86 thread of a WoW64 process walks as x86.
   const cpu = context.cpu;
+  let unwinder = unwinderFor(cpu);
+  if (!unwinder) {
+    const message = `${snapshot.file}: stack walking is not supported for CPU '${cpu}'; showing context frames only`;
+    if (!warnings.includes(message)) warnings.push(message);
+    unwinder = { returnAddressBias: 1n, callerFrame: () => Promise.resolve(undefined) };
+  }
   const state = new WalkState(cpu, stack, modules, symbols, snapshot.system.osShort);
-  const walker: CpuUnwinder = unwinder ?? { returnAddressBias: 1n, callerFrame: () => Promise.resolve(undefined) };
-  const { frames, truncated } = await walkThread(state, context, walker, walkOptions);
+  const { frames, truncated } = await walkThread(state, context, unwinder, walkOptions);
   return { ...base, frames, truncated };
 }
 

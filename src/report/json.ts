@@ -15,7 +15,8 @@ export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed
   const cpu = snapshot.system.cpu;
   const modules = snapshot.modules;
   const crashedIndex = analysis.crashingThreadIndex;
-  const threads = analysis.threads.map((t) => threadJson(t, cpu, analysis));
+  const threadCpu = (t: ThreadAnalysis): Cpu => t.context?.cpu ?? cpu;
+  const threads = analysis.threads.map((t) => threadJson(t, threadCpu(t), analysis));
   const crashed = crashedIndex === undefined ? null : analysis.threads[crashedIndex]!;
   return {
     status: 'OK',
@@ -42,11 +43,11 @@ export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed
         ? null
         : {
             threads_index: crashedIndex,
-            ...threadJson(crashed, cpu, analysis),
-            registers: registersJson(crashed, cpu),
+            ...threadJson(crashed, threadCpu(crashed), analysis),
+            registers: registersJson(crashed, threadCpu(crashed)),
           },
     thread_count: threads.length,
-    threads: options.threads === 'crashed' ? (crashed ? [threadJson(crashed, cpu, analysis)] : []) : threads,
+    threads: options.threads === 'crashed' ? (crashed ? [threadJson(crashed, threadCpu(crashed), analysis)] : []) : threads,
     main_module: analysis.mainModule ? modules.indexOf(analysis.mainModule) : null,
     modules: modules.map((m) => moduleJson(m, cpu, analysis)),
     unloaded_modules: snapshot.unloadedModules.map((m) => ({

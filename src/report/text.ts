@@ -45,14 +45,14 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
     const t = analysis.threads[crashedIndex]!;
     out.push('');
     out.push(`Thread ${crashedIndex} (${analysis.crash ? 'crashed' : 'requested dump, did not crash'})${threadLabel(t)}`);
-    out.push(...renderStack(t, sys.cpu));
+    out.push(...renderStack(t, t.context?.cpu ?? sys.cpu));
   }
   if (options.threads !== 'crashed') {
     analysis.threads.forEach((t, i) => {
       if (i === crashedIndex) return;
       out.push('');
       out.push(`Thread ${i}${threadLabel(t)}`);
-      out.push(...renderStack(t, sys.cpu));
+      out.push(...renderStack(t, t.context?.cpu ?? sys.cpu));
     });
   }
 

@@ -8,43 +8,78 @@ const CONTEXT_ARM = 0x40000000;
 const CONTEXT_ARM64 = 0x00400000;
 const CONTEXT_ARM64_OLD = 0x80000000n;
 
-const X86_SIZE = 716; // CONTEXT (x86), without XSAVE
-const AMD64_SIZE = 1232; // CONTEXT (amd64), without XSAVE
-const ARM64_SIZE = 912; // ARM64_NT_CONTEXT
-const ARM64_OLD_SIZE = 8 + 33 * 8 + 4; // Breakpad MDRawContextARM64_Old up to cpsr (pack 4)
-const ARM_SIZE = 4 + 16 * 4 + 4; // MDRawContextARM up to cpsr
+const CONTEXT_CPU_MASK = 0xffffff00;
+const CONTEXT_ARM_OLD = 0x00000040; // Breakpad's first ARM flag, before CONTEXT_ARM
+const CONTEXT_X86_XSTATE = 0x00000040;
+
+const X86_SIZE = 716; // CONTEXT (x86) without an XSAVE area
+const AMD64_SIZE = 1232; // CONTEXT (amd64) without an XSAVE area
+const ARM64_OLD_SIZE = 8 + 33 * 8 + 4 + 4 + 4 + 32 * 16; // Breakpad MDRawContextARM64_Old, pack(4)
+const MAX_XSAVE_AREA = 4096;
 
 /**
- * Decodes a thread context. `cpu` comes from SystemInfo; when it is unknown the record's size
- * and flags decide, as Breakpad does.
+ * Decodes a thread context the way Breakpad's MinidumpContext::Read decides its CPU: by the
+ * record's size and flags, with SystemInfo's CPU filling in flags of 0 and vetting the result
+ * (an x86 record in an amd64 process is WoW64 and is kept; an amd64 record in an x86 one is not).
  */
-export function parseContext(r: Reader, cpu: Cpu): CpuContext {
-  const kind = cpu === 'unknown' ? guessCpu(r) : cpu;
-  switch (kind) {
-    case 'x86':
-      return parseX86(r);
-    case 'amd64':
-      return parseAmd64(r);
-    case 'arm64':
-      return isOldArm64(r) ? parseArm64Old(r) : parseArm64(r);
-    case 'arm':
-      return parseArm(r);
+export function parseContext(r: Reader, systemCpu: Cpu): CpuContext {
+  const size = r.length;
+  if (size === AMD64_SIZE || (systemCpu === 'amd64' && size >= AMD64_SIZE)) {
+    const type = (r.u32(48) & CONTEXT_CPU_MASK) >>> 0;
+    if (type !== 0 && type !== CONTEXT_AMD64) throw r.error(48, `an amd64-sized context carries flags of another CPU (0x${type.toString(16)})`);
+    return vetted(r, parseAmd64(r), systemCpu);
+  }
+  if (size === ARM64_OLD_SIZE) {
+    const type = r.u64(0) & BigInt(CONTEXT_CPU_MASK);
+    if (type !== 0n && type !== CONTEXT_ARM64_OLD) throw r.error(0, `an old-arm64-sized context carries flags of another CPU (0x${type.toString(16)})`);
+    return vetted(r, parseArm64Old(r), systemCpu);
+  }
+  r.check(0, 4);
+  const flags = r.u32(0);
+  let type = (flags & CONTEXT_CPU_MASK) >>> 0;
+  if (type === 0 && (flags & CONTEXT_ARM_OLD) !== 0) type = CONTEXT_ARM;
+  if (type === 0) type = contextFlagFor(systemCpu);
+  switch (type) {
+    case CONTEXT_X86:
+      if (size !== X86_SIZE && !((flags & CONTEXT_X86_XSTATE) !== 0 && size > X86_SIZE && size - X86_SIZE <= MAX_XSAVE_AREA)) {
+        throw r.error(0, `x86 context of ${size} bytes (expected ${X86_SIZE}, or more with an XSAVE area)`);
+      }
+      return vetted(r, parseX86(r), systemCpu);
+    case CONTEXT_ARM64:
+      return vetted(r, parseArm64(r), systemCpu);
+    case CONTEXT_ARM:
+      return vetted(r, parseArm(r), systemCpu);
+    case CONTEXT_AMD64:
+      throw r.error(0, `amd64 CONTEXT of ${size} bytes is too short (needs ${AMD64_SIZE})`);
+    case 0:
+      throw r.error(0, systemCpu === 'unknown'
+        ? `cannot tell the CPU of a ${size}-byte context record (flags 0x${flags.toString(16)})`
+        : `register context for CPU '${systemCpu}' is not supported`);
     default:
-      throw r.error(0, `register context for CPU '${cpu}' is not supported`);
+      throw r.error(0, `register context of ${size} bytes with flags 0x${flags.toString(16)} is of no supported CPU`);
   }
 }
 
-function guessCpu(r: Reader): Cpu {
-  if (r.length >= AMD64_SIZE && (r.u32(48) & CONTEXT_AMD64) !== 0) return 'amd64';
-  if (r.length >= ARM64_SIZE && (r.u32(0) & CONTEXT_ARM64) !== 0) return 'arm64';
-  if (r.length >= ARM64_OLD_SIZE && isOldArm64(r)) return 'arm64';
-  if (r.length >= X86_SIZE && (r.u32(0) & CONTEXT_X86) !== 0) return 'x86';
-  if (r.length >= ARM_SIZE && (r.u32(0) & CONTEXT_ARM) !== 0) return 'arm';
-  throw r.error(0, `cannot tell the CPU of a ${r.length}-byte context record`);
+function contextFlagFor(cpu: Cpu): number {
+  switch (cpu) {
+    case 'x86':
+      return CONTEXT_X86;
+    case 'arm64':
+      return CONTEXT_ARM64;
+    case 'arm':
+      return CONTEXT_ARM;
+    case 'amd64':
+      return CONTEXT_AMD64;
+    default:
+      return 0;
+  }
 }
 
-function isOldArm64(r: Reader): boolean {
-  return r.length >= 8 && (r.u64(0) & CONTEXT_ARM64_OLD) !== 0n && (r.u32(0) & CONTEXT_ARM64) === 0;
+/** Breakpad's CheckAgainstSystemInfo: the context's CPU must fit the process's (x86 may run under amd64). */
+function vetted(r: Reader, context: CpuContext, systemCpu: Cpu): CpuContext {
+  const fits = systemCpu === 'unknown' || context.cpu === systemCpu || (context.cpu === 'x86' && systemCpu === 'amd64');
+  if (!fits) throw r.error(0, `a ${context.cpu} context in a ${systemCpu} dump`);
+  return context;
 }
 
 function parseX86(r: Reader): CpuContext {

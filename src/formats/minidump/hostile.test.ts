@@ -387,7 +387,7 @@ test('a Crashpad annotation with a huge length is a warning; the other annotatio
   assert.match(snapshot.warnings.join('\n'), /annotation value at offset 0x[0-9a-f]+: implausible string length 2147483647/);
 });
 
-test('an unreadable CSD version string is reported, not silently dropped', { todo: 'read-minidump.ts parseSystemInfo swallows the readMinidumpString error (catch { csd = \'\' }) without a warning' }, async () => {
+test('an unreadable CSD version string is reported, not silently dropped', async () => {
   const snapshot = await read(
     new SynthMinidump()
       .stream(Stream.SystemInfo, (s) => {
@@ -401,7 +401,6 @@ test('an unreadable CSD version string is reported, not silently dropped', { tod
 
 test(
   'a Memory64List DataSize beyond 2^53 is past the end like any other: the ranges before it are kept',
-  { todo: 'read-minidump.ts parseMemory64List reads DataSize with u64n, which throws, so the whole stream (ranges #0.. included) is dropped; an oversized range is handled without loss only when it fits 2^53' },
   async () => {
     const snapshot = await read(
       new SynthMinidump().stream(Stream.Memory64List, (s, place) => {
@@ -418,6 +417,6 @@ test(
         [0x2000n, 2],
       ],
     );
-    assert.equal(snapshot.warnings.length, 1);
+    assert.equal(snapshot.warnings.filter((w) => w.includes('MEMORY64_LIST')).length, 1);
   },
 );

@@ -83,7 +83,7 @@ export async function readMinidump(source: ByteSource): Promise<Snapshot> {
 
   const system = await attempt(defaultSystem(), async () => {
     const r = await loadStream(StreamType.SystemInfo, 'MINIDUMP_SYSTEM_INFO');
-    return r ? parseSystemInfo(source, r) : defaultSystem();
+    return r ? parseSystemInfo(source, r, warnings) : defaultSystem();
   });
 
   const memoryRegions: MemoryRegion[] = [];
@@ -217,7 +217,7 @@ function cpuFromArchitecture(arch: number): Cpu {
 }
 
 // MINIDUMP_SYSTEM_INFO, 56 bytes.
-async function parseSystemInfo(source: ByteSource, r: Reader): Promise<SystemInfo> {
+async function parseSystemInfo(source: ByteSource, r: Reader, warnings: string[]): Promise<SystemInfo> {
   r.check(0, 56);
   const cpu = cpuFromArchitecture(r.u16(0));
   const level = r.u16(2);
@@ -230,8 +230,8 @@ async function parseSystemInfo(source: ByteSource, r: Reader): Promise<SystemInf
   if (csdRva !== 0) {
     try {
       csd = await readMinidumpString(source, csdRva, 'CSDVersion string');
-    } catch {
-      csd = '';
+    } catch (e) {
+      warnings.push(describe(e));
     }
   }
   const osVersion = `${major}.${minor}.${build}${csd ? ' ' + csd : ''}`;
@@ -276,14 +276,14 @@ function parseMemory64List(r: Reader, source: ByteSource, warnings: string[]): M
   const regions: MemoryRegion[] = [];
   for (let i = 0; i < count; i++) {
     const base = r.u64(16 + i * 16);
-    const size = r.u64n(24 + i * 16, 'DataSize');
-    if (offset + size > source.size) {
-      warnings.push(`${source.name}: MINIDUMP_MEMORY64_LIST: range #${i} (0x${base.toString(16)}, ${size} bytes) extends past the end of the file; the remaining ${count - i} ranges are missing (truncated dump?)`);
+    const size = r.u64(24 + i * 16);
+    if (BigInt(offset) + size > BigInt(source.size)) {
+      warnings.push(`${source.name}: MINIDUMP_MEMORY64_LIST: range #${i} (0x${base.toString(16)}, 0x${size.toString(16)} bytes) extends past the end of the file; the remaining ${count - i} ranges are missing (truncated dump?)`);
       if (offset < source.size) regions.push({ base, size: source.size - offset, fileOffset: offset });
       break;
     }
-    if (size > 0) regions.push({ base, size, fileOffset: offset });
-    offset += size;
+    if (size > 0n) regions.push({ base, size: Number(size), fileOffset: offset });
+    offset += Number(size);
   }
   return regions;
 }
