@@ -8,15 +8,11 @@ import {
   parseFile,
   parseFunc,
   parseInfoCodeId,
-  parseInline,
   parseInlineOrigin,
-  parseLineRecord,
   parseModule,
   parsePublic,
   parseStack,
   PREFIX,
-  emptyInline,
-  type LineRecord,
 } from './records.js';
 
 /** A growable Float64Array. */
@@ -117,8 +113,6 @@ class Scanner {
   /** The FUNC that line and INLINE records attach to; -1 after a PUBLIC or a bad FUNC, as in Breakpad. */
   private currentFunc = -1;
   private readonly scratch = new Scratch();
-  private readonly line: LineRecord = { address: 0, size: 0, line: 0, fileId: 0 };
-  private readonly inline = emptyInline();
 
   /** One line [s, e) of buf, which starts at file offset `base`. */
   handleLine(buf: Uint8Array, s: number, e: number, base: number): void {
@@ -161,7 +155,8 @@ class Scanner {
         break;
       case 0x49: // I
         if (startsWith(buf, s, e, PREFIX.INLINE)) {
-          if (this.currentFunc < 0 || !parseInline(buf, s, e, scratch, this.inline, false)) r.parseErrors++;
+          // Decoded (and checked) only when a lookup lands in this FUNC's block.
+          if (this.currentFunc < 0) r.parseErrors++;
           else r.funcs.end.set(this.currentFunc, base + e);
           return;
         }
@@ -194,8 +189,8 @@ class Scanner {
         }
         break;
     }
-    // Anything else is a line record of the current FUNC.
-    if (this.currentFunc < 0 || !parseLineRecord(buf, s, e, scratch, this.line)) r.parseErrors++;
+    // Anything else is a line record of the current FUNC, decoded (and checked) only when a lookup lands here.
+    if (this.currentFunc < 0) r.parseErrors++;
     else r.funcs.end.set(this.currentFunc, base + e);
   }
 

@@ -209,7 +209,9 @@ test('malformed lines are skipped and counted, never thrown', async () => {
     '   ',
   ];
   const file = await load(bad.join('\n'));
-  assert.equal(file.parseErrors, 18);
+  // Line and INLINE records inside a FUNC block are checked only when a lookup decodes the block,
+  // so the three bad ones there ('2000 zz 1 1', '2000 4 -1 1', 'INLINE 0 1') are not counted.
+  assert.equal(file.parseErrors, 15);
   const r = await file.lookup(0x2005);
   assert.equal(r?.functionName, 'good');
   assert.equal(r?.line, 7);

@@ -26,7 +26,10 @@ export type { ModuleInfo } from './scan.js';
 export interface SymbolFile {
   readonly module: ModuleInfo | undefined;
   readonly codeId: string | undefined;
-  /** Lines skipped because they were malformed (plus duplicate PUBLIC addresses, as Breakpad counts them). */
+  /**
+   * Lines the index scan skipped as malformed (plus duplicate PUBLIC addresses, as Breakpad counts
+   * them). Line and INLINE records inside a FUNC block are checked only when a lookup decodes it.
+   */
   readonly parseErrors: number;
   /** Symbol info for a module-relative address (rva). */
   lookup(rva: number): Promise<SymbolLookup | undefined>;
