@@ -1,6 +1,7 @@
 import { pointerWidth, type Cpu } from '../model/cpu.js';
 import type { Module } from '../model/snapshot.js';
 import type { StackFrame } from '../unwind/frame.js';
+import { baseName } from '../symbolize/symbol-store.js';
 
 /** `0x` + lowercase hex, zero-padded to `digits`. */
 export function hexPad(value: bigint | number, digits: number): string {
@@ -12,14 +13,8 @@ export function hexPtr(value: bigint | number, cpu: Cpu): string {
   return hexPad(value, pointerWidth(cpu) * 2);
 }
 
-/** The last path component, for Windows and POSIX paths alike (Breakpad's PathnameStripper). */
-export function basename(path: string): string {
-  const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
-  return i < 0 ? path : path.slice(i + 1);
-}
-
 export function moduleName(module: Module): string {
-  return basename(module.codeFile);
+  return baseName(module.codeFile);
 }
 
 /** Bytes frame i holds: the next frame's stack pointer minus its own; undefined for the outermost frame. */

@@ -2,7 +2,8 @@ import type { Analysis, ThreadAnalysis } from '../analyze/process.js';
 import { registerOrder, type Cpu } from '../model/cpu.js';
 import type { Module } from '../model/snapshot.js';
 import type { FrameTrust, StackFrame } from '../unwind/frame.js';
-import { basename, frameSizes, hexPtr, moduleName } from './format.js';
+import { frameSizes, hexPtr, moduleName } from './format.js';
+import { baseName } from '../symbolize/symbol-store.js';
 
 /** rust-minidump's trust names; Breakpad's leaf-return simulation is a one-word scan. */
 function jsonTrust(trust: FrameTrust): string {
@@ -54,7 +55,7 @@ export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed
       base_addr: hexPtr(m.base, cpu),
       end_addr: hexPtr(m.base + BigInt(m.size), cpu),
       code_id: m.codeId,
-      filename: basename(m.codeFile),
+      filename: baseName(m.codeFile),
       cert_subject: null,
     })),
     crashpad_info: snapshot.crashpad
@@ -78,7 +79,7 @@ function moduleJson(m: Module, cpu: Cpu, analysis: Analysis): unknown {
   return {
     base_addr: hexPtr(m.base, cpu),
     end_addr: hexPtr(m.base + BigInt(m.size), cpu),
-    debug_file: basename(m.debugFile),
+    debug_file: baseName(m.debugFile),
     debug_id: m.debugId,
     filename: moduleName(m),
     code_id: m.codeId,

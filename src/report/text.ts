@@ -1,7 +1,8 @@
 import type { Analysis, ThreadAnalysis } from '../analyze/process.js';
 import { registerOrder, pointerWidth, type Cpu } from '../model/cpu.js';
 import type { StackFrame } from '../unwind/frame.js';
-import { basename, hexPad, moduleName, trustDescription } from './format.js';
+import { hexPad, moduleName, trustDescription } from './format.js';
+import { baseName } from '../symbolize/symbol-store.js';
 
 const MAX_WIDTH = 80;
 
@@ -82,7 +83,7 @@ function threadLabel(t: ThreadAnalysis): string {
 /** Breakpad flags a module without symbols only when a frame needed it. */
 function symbolWarning(analysis: Analysis, m: (typeof analysis.snapshot.modules)[number]): string {
   const needed = analysis.threads.some((t) => t.frames.some((f) => f.module === m));
-  return needed ? `  (WARNING: No symbols, ${basename(m.debugFile)}, ${m.debugId})` : '';
+  return needed ? `  (WARNING: No symbols, ${baseName(m.debugFile)}, ${m.debugId})` : '';
 }
 
 function renderStack(t: ThreadAnalysis, cpu: Cpu): string[] {
@@ -122,7 +123,7 @@ export function displayFrames(frames: readonly StackFrame[]): DisplayFrame[] {
         // Inline frames share the physical frame's line record; Breakpad measures from the instruction.
         const loc =
           inline.file !== undefined && s.lineAddress !== undefined
-            ? ` [${basename(inline.file)} : ${inline.line ?? 0} + 0x${(frame.instruction - m.base - BigInt(s.lineAddress)).toString(16)}]`
+            ? ` [${baseName(inline.file)} : ${inline.line ?? 0} + 0x${(frame.instruction - m.base - BigInt(s.lineAddress)).toString(16)}]`
             : '';
         out.push({ frame, inline: true, location: `${moduleName(m)}!${inline.name}${loc}` });
       }
@@ -140,7 +141,7 @@ export function frameLocation(frame: StackFrame): string {
   const s = frame.symbol;
   if (!s) return `${moduleName(m)} + 0x${(address - m.base).toString(16)}`;
   if (s.file !== undefined && s.lineAddress !== undefined) {
-    return `${moduleName(m)}!${s.functionName} [${basename(s.file)} : ${s.line ?? 0} + 0x${(address - m.base - BigInt(s.lineAddress)).toString(16)}]`;
+    return `${moduleName(m)}!${s.functionName} [${baseName(s.file)} : ${s.line ?? 0} + 0x${(address - m.base - BigInt(s.lineAddress)).toString(16)}]`;
   }
   return `${moduleName(m)}!${s.functionName} + 0x${(address - m.base - BigInt(s.functionAddress)).toString(16)}`;
 }
