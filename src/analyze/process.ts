@@ -163,8 +163,7 @@ async function loadStack(snapshot: Snapshot, thread: Thread, warnings: string[])
     if (desc.fileOffset !== undefined) {
       return await snapshot.memory.load({ base: desc.base, size: desc.size, fileOffset: desc.fileOffset });
     }
-    const region = snapshot.memory.find(desc.base);
-    return region ? await snapshot.memory.load(region) : undefined;
+    return await snapshot.memory.loadRange(desc.base, desc.size);
   } catch (e) {
     warnings.push(`thread ${thread.id}: stack memory unreadable: ${e instanceof Error ? e.message : String(e)}`);
     return undefined;

@@ -89,13 +89,52 @@ export class SnapshotMemory {
     return new MemoryBlock(region.base, bytes);
   }
 
-  /** Reads bytes at an address if one region holds all of them. */
+  /**
+   * Loads the captured memory from `base` onward, at most `size` bytes, as one block: adjacent
+   * regions are joined, and the block stops at the first gap. Undefined when `base` is not captured.
+   */
+  async loadRange(base: bigint, size: number): Promise<MemoryBlock | undefined> {
+    let end = base;
+    const limit = base + BigInt(Math.min(size, MAX_BLOCK));
+    while (end < limit) {
+      const region = this.find(end);
+      if (!region) break;
+      end = region.base + BigInt(region.size);
+    }
+    if (end > limit) end = limit;
+    if (end <= base) return undefined;
+    const bytes = await this.read(base, Number(end - base));
+    return bytes ? new MemoryBlock(base, bytes) : undefined;
+  }
+
+  /**
+   * Reads bytes at an address when captured memory holds all of them, across adjacent regions
+   * (some writers split memory into thousands of small ranges).
+   */
   async read(address: bigint, length: number): Promise<Uint8Array | undefined> {
-    const region = this.find(address);
-    if (!region) return undefined;
-    const offset = Number(address - region.base);
-    if (offset + length > region.size) return undefined;
-    if (region.fileOffset + offset + length > this.source.size) return undefined;
-    return this.source.read(region.fileOffset + offset, length);
+    if (length <= 0) return new Uint8Array(0);
+    const parts: Uint8Array[] = [];
+    let at = address;
+    let left = length;
+    while (left > 0) {
+      const region = this.find(at);
+      if (!region) return undefined;
+      const offset = Number(at - region.base);
+      const n = Math.min(left, region.size - offset);
+      if (region.fileOffset + offset + n > this.source.size) return undefined;
+      const bytes = await this.source.read(region.fileOffset + offset, n);
+      if (bytes.length !== n) return undefined;
+      parts.push(bytes);
+      at += BigInt(n);
+      left -= n;
+    }
+    if (parts.length === 1) return parts[0];
+    const out = new Uint8Array(length);
+    let pos = 0;
+    for (const p of parts) {
+      out.set(p, pos);
+      pos += p.length;
+    }
+    return out;
   }
 }
