@@ -8,7 +8,7 @@ import { noSymbols, type SymbolProvider } from '../symbolize/provider.js';
 import { amd64Unwinder } from '../unwind/amd64.js';
 import { arm64Unwinder } from '../unwind/arm64.js';
 import type { StackFrame } from '../unwind/frame.js';
-import { defaultWalkOptions, walkThread, WalkState, type CpuUnwinder, type WalkOptions } from '../unwind/walker.js';
+import { defaultWalkOptions, walkThread, WalkState, type CodeReader, type CpuUnwinder, type WalkOptions } from '../unwind/walker.js';
 import { x86Unwinder } from '../unwind/x86.js';
 import { crashReason, explainCrash } from './crash-reason.js';
 
@@ -150,7 +150,8 @@ async function analyzeThread(
     if (!warnings.includes(message)) warnings.push(message);
     unwinder = { returnAddressBias: 1n, callerFrame: () => Promise.resolve(undefined) };
   }
-  const state = new WalkState(cpu, stack, modules, symbols, snapshot.system.osShort);
+  const code: CodeReader = (address, length) => snapshot.memory.read(address, length);
+  const state = new WalkState(cpu, stack, modules, symbols, snapshot.system.osShort, code);
   const { frames, truncated } = await walkThread(state, context, unwinder, walkOptions);
   return { ...base, frames, truncated };
 }

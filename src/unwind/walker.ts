@@ -3,6 +3,7 @@ import { pointerWidth, registerOrder, specialRegisters } from '../model/cpu.js';
 import type { MemoryBlock } from '../model/memory.js';
 import type { ModuleIndex } from '../model/module-index.js';
 import type { ModuleSymbols, SymbolProvider } from '../symbolize/provider.js';
+import { callSiteWindow, precededByCall } from './call-site.js';
 import type { StackFrame, FrameTrust } from './frame.js';
 
 /** Breakpad's kRASearchWords: how far a scan looks for a return address (4x for the context frame). */
@@ -29,15 +30,25 @@ export class WalkState {
   readonly modules: ModuleIndex;
   readonly symbols: SymbolProvider;
   readonly osShort: string;
+  /** Code bytes at an address (dump memory or module image); undefined when unavailable. */
+  readonly code: CodeReader | undefined;
   readonly frames: StackFrame[] = [];
 
-  constructor(cpu: Cpu, stack: MemoryBlock | undefined, modules: ModuleIndex, symbols: SymbolProvider, osShort: string) {
+  constructor(
+    cpu: Cpu,
+    stack: MemoryBlock | undefined,
+    modules: ModuleIndex,
+    symbols: SymbolProvider,
+    osShort: string,
+    code?: CodeReader,
+  ) {
     this.cpu = cpu;
     this.wordSize = pointerWidth(cpu);
     this.stack = stack;
     this.modules = modules;
     this.symbols = symbols;
     this.osShort = osShort;
+    this.code = code;
   }
 
   get last(): StackFrame {
@@ -69,7 +80,8 @@ export class WalkState {
 
   /**
    * Looks for a plausible return address in the words from `start` (inclusive) through
-   * `start + words * wordSize`. Returns the slot and the value found.
+   * `start + words * wordSize`: in a module, inside a function when the module has symbols
+   * (Breakpad's rules), and, when the code bytes are at hand, right after a call instruction.
    */
   async scanForReturnAddress(start: bigint, words: number): Promise<{ location: bigint; ip: bigint } | undefined> {
     const size = BigInt(this.wordSize);
@@ -78,15 +90,27 @@ export class WalkState {
       const ip = this.readWord(location);
       if (ip === undefined) return undefined;
       if (ip === 0n) continue;
-      if (this.modules.find(ip - 1n) && (await this.instructionSeemsValid(ip - 1n))) return { location, ip };
+      if (!this.modules.find(ip - 1n) || !(await this.instructionSeemsValid(ip - 1n))) continue;
+      if (await this.followsCall(ip)) return { location, ip };
     }
     return undefined;
+  }
+
+  /** True unless the code before `returnAddress` is known and is not a call. */
+  async followsCall(returnAddress: bigint): Promise<boolean> {
+    if (!this.code) return true;
+    const window = callSiteWindow(this.cpu);
+    const before = await this.code(returnAddress - BigInt(window), window);
+    return before === undefined || precededByCall(this.cpu, before);
   }
 
   scanWords(isContextFrame: boolean): number {
     return isContextFrame ? RA_SEARCH_WORDS * 4 : RA_SEARCH_WORDS;
   }
 }
+
+/** Reads code bytes at an address; undefined when the dump and the module images lack them. */
+export type CodeReader = (address: bigint, length: number) => Promise<Uint8Array | undefined>;
 
 /** A CPU's way of finding the caller of the last frame; undefined ends the walk. */
 export interface CpuUnwinder {
