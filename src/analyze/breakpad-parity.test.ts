@@ -16,3 +16,14 @@ for (const [key, expected] of Object.entries(breakpadExpectations())) {
     });
   });
 }
+
+test('scanning drops the stale pointers Breakpad takes for frames: driver + 0x1edd follows a jmp, not a call', async () => {
+  const expected = breakpadExpectations()['breakpad--linux_divide_by_zero']!;
+  const breakpadIps = expected.threads[0]!.map((f) => f.ip);
+  assert.ok(breakpadIps.includes('0x0000000000401edd'), 'Breakpad has the stale frame');
+  const analysis = await analyzeCorpusDump('breakpad--linux_divide_by_zero');
+  const ours = analysis.threads[0]!.frames.map((f) => f.ip);
+  assert.ok(!ours.includes(0x401eddn));
+  assert.ok(!ours.includes(0x401f2fn));
+  assert.ok(ours.includes(0x401df4n), 'the call-preceded return addresses remain');
+});
