@@ -3,6 +3,10 @@
 // TAG + (A - STACK), so a restored register says where it was loaded from.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Directory, Machine } from '../formats/pe/constants.js';
+import { arm64FunctionLength } from '../formats/pe/arm64-unwind-data.js';
+import { PeImage } from '../formats/pe/pe-image.js';
+import { PeBuilder, TEXT } from '../formats/pe/testing.js';
 import { unwindArm64, type Arm64UnwindInput, type Arm64UnwindResult } from './pe-arm64.js';
 
 const BASE = 0x7ff600000000n;
@@ -148,6 +152,13 @@ test('mid-epilogue of the doc example: the rest of the epilogue is executed', as
   r = await unwind(DOC_EXAMPLE, XDATA, { pc: 0x110, sp: S + 256 });
   assert.equal(r?.kind, 'leaf');
   assert.deepEqual(sorted(r?.registers), sorted(expected(S + 256)));
+});
+
+test('a pc outside the entry\'s function gives no unwind; a caller may return just past its end', async () => {
+  assert.equal(await unwind(DOC_EXAMPLE, XDATA, { pc: 0x114, sp: S }), undefined, 'context pc at the end');
+  assert.equal(await unwind(DOC_EXAMPLE, XDATA, { pc: -4, sp: S }), undefined, 'before the function');
+  const r = await unwind(DOC_EXAMPLE, XDATA, { pc: 0x114, sp: S - 0x40, fp: S, context: false });
+  assert.deepEqual(sorted(r?.registers), sorted(expected(S + 256, { fp: at(S), x19: at(S + 240), x20: at(S + 248) }, at(S + 8))));
 });
 
 test('a caller frame is never mid-epilogue: its return address is unwound as body', async () => {
@@ -460,4 +471,45 @@ test('garbage unwind data, code bytes and stacks never throw', async () => {
     isContextFrame: true,
   });
   assert.equal(throwing, undefined);
+});
+
+test('through a PeImage: .pdata entry lookup, function length, packed and .xdata unwinding', async () => {
+  // An ARM64 image: .text at 0x1000 (two functions), .xdata at 0x2000, .pdata at 0x3000.
+  //   0x1000: packed RegI=2 CR=01 FrameSize=48, 0x20 bytes (word 0x01a20021)
+  //   0x1040: .xdata at 0x2000: the doc's partial prolog/epilog example, 0x114 bytes
+  const pe = new PeBuilder({ machine: Machine.ARM64, imageBase: BASE });
+  pe.section({ name: '.text', data: new Uint8Array(0x200), characteristics: TEXT });
+  const xdataRva = pe.section({ name: '.xdata', data: xdata({ functionLength: 0x114, codes: [0xe1, 0xc8, 0x1e, 0xd8, 0x1c, 0x9f, 0xe4], scopes: [[0x100, 0]] }) });
+  const packed = packedWord({ length: 0x20, regI: 2, cr: 1, frameSize: 48 });
+  assert.equal(packed, 0x01a20021);
+  const pdata = le32(0x1000, packed, 0x1040, xdataRva);
+  const pdataRva = pe.section({ name: '.pdata', data: pdata });
+  pe.directory(Directory.Exception, pdataRva, pdata.length);
+  const image = await PeImage.parse(pe.build('memory'));
+
+  const first = (await image.arm64FunctionEntry(0x1010))!;
+  assert.deepEqual(first, { begin: 0x1000, unwindData: packed });
+  assert.equal(await arm64FunctionLength(image, first), 0x20);
+  const r1 = await unwindArm64({
+    image,
+    entry: first,
+    moduleBase: BASE,
+    registers: new Map([['pc', BASE + 0x100cn], ['sp', STACK + 0x1d0n], ['lr', 1n]]),
+    readU64: taggedStack(),
+    isContextFrame: true,
+  });
+  assert.deepEqual(sorted(r1?.registers), [['lr', at(0x1f0)], ['pc', at(0x1f0)], ['sp', STACK + 0x200n], ['x19', at(0x1e0)], ['x20', at(0x1e8)]]);
+
+  const second = (await image.arm64FunctionEntry(0x1100))!;
+  assert.deepEqual(second, { begin: 0x1040, unwindData: xdataRva });
+  assert.equal(await arm64FunctionLength(image, second), 0x114);
+  const r2 = await unwindArm64({
+    image,
+    entry: second,
+    moduleBase: BASE,
+    registers: new Map([['pc', BASE + 0x1040n + 0x104n], ['sp', STACK + BigInt(S)], ['lr', 1n]]),
+    readU64: taggedStack(),
+    isContextFrame: true,
+  });
+  assert.deepEqual(sorted(r2?.registers), [['fp', at(S)], ['lr', at(S + 8)], ['pc', at(S + 8)], ['sp', STACK + BigInt(S + 256)], ['x19', at(S + 240)], ['x20', at(S + 248)]]);
 });

@@ -57,8 +57,8 @@ interface UnwindProgram {
 }
 
 /**
- * Unwinds one frame. Undefined when the unwind data does not decode, a register the codes need is
- * unknown, or stack memory they read is missing. Never throws.
+ * Unwinds one frame. Undefined when the unwind data does not decode, pc lies outside the entry's
+ * function, a register the codes need is unknown, or stack memory they read is missing. Never throws.
  */
 export async function unwindArm64(input: Arm64UnwindInput): Promise<Arm64UnwindResult | undefined> {
   try {
@@ -129,6 +129,7 @@ function xdataEpilogAt(xdata: Arm64XData, offset: number): { start: number; code
  * instructions not yet executed (a caller's return address can be there too, after a call such as
  * __chkstk's; Windows applies the same rule to it). Inside an epilogue (context frame only): that
  * epilogue's codes, skipping those already done. Elsewhere: the body codes from the start.
+ * Undefined when pc is outside the function (the entry is not the one for pc).
  */
 function startingPoint(
   program: UnwindProgram,
@@ -138,7 +139,10 @@ function startingPoint(
   const pc = input.registers.get('pc');
   if (pc === undefined) return body;
   const byteOffset = pc - input.moduleBase - BigInt(input.entry.begin);
-  if (byteOffset < 0n || byteOffset >= BigInt(program.length) * 4n) return body;
+  const length = BigInt(program.length) * 4n;
+  // Not this entry's function (a caller's return address may follow a final call: end inclusive).
+  if (byteOffset < 0n || byteOffset > length || (byteOffset === length && input.isContextFrame)) return undefined;
+  if (byteOffset === length) return body;
   const offset = Number(byteOffset) >> 2;
   const prologue = scopeInstructionCount(program.body);
   if (offset < prologue) return { codes: program.body, skip: prologue - offset };

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  arm64FunctionLength,
   decodePackedUnwindData,
   decodeUnwindCode,
   decodeUnwindCodeSequence,
@@ -463,4 +464,12 @@ test('.xdata: read through an image, first word first, a record ending the image
   assert.equal(await readXData(reader, 0x12), undefined, 'unaligned');
   const throwing = { readRva: async (): Promise<Uint8Array> => Promise.reject(new Error('io')) };
   assert.equal(await readXData(throwing, 0x10), undefined);
+});
+
+test('function length of a .pdata entry: packed field, or the .xdata header word', async () => {
+  const image = { readRva: async (rva: number, length: number): Promise<Uint8Array | undefined> => (rva === 0x40 && length === 4 ? EXAMPLE_2.slice(0, 4) : undefined) };
+  assert.equal(await arm64FunctionLength(image, { begin: 0x1000, unwindData: 0x416101ed }), 492);
+  assert.equal(await arm64FunctionLength(image, { begin: 0x1000, unwindData: 0x40 }), 0x3d * 4);
+  assert.equal(await arm64FunctionLength(image, { begin: 0x1000, unwindData: 0x80 }), undefined, 'unreadable');
+  assert.equal(await arm64FunctionLength(image, { begin: 0x1000, unwindData: 0x43 }), undefined, 'Flag 3');
 });

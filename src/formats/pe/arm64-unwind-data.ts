@@ -366,6 +366,23 @@ function allocCode(size: number): Arm64UnwindCode {
   return { op: 'alloc_l', length: 4, size };
 }
 
+/**
+ * The length in bytes of the function a .pdata entry describes (packed Function Length, or the
+ * .xdata header's), so a caller can tell whether the entry found for an address covers it.
+ */
+export async function arm64FunctionLength(image: RvaReader, entry: Arm64FunctionEntry): Promise<number | undefined> {
+  const ref = decodeUnwindDataWord(entry.unwindData);
+  if (!ref) return undefined;
+  if (ref.kind === 'packed') return ref.packed.functionLength;
+  try {
+    const head = await image.readRva(ref.rva, 4);
+    if (!head || head.length < 4) return undefined;
+    return (new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) & 0x3ffff) * 4;
+  } catch {
+    return undefined;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // .xdata records
 
