@@ -22,7 +22,10 @@ export interface Arm64UnwindInput {
   /** Registers of the frame being unwound: x0..x28, fp (x29), lr (x30), sp, pc — only known ones present. */
   registers: ReadonlyMap<string, bigint>;
   readU64(address: bigint): bigint | undefined;
-  /** Only the context frame can be mid-prologue/epilogue. */
+  /**
+   * Only the context frame can be mid-epilogue or anywhere in a prologue; a caller's return address
+   * counts as mid-prologue only when it follows a call made there (e.g. to __chkstk).
+   */
   isContextFrame: boolean;
   /** Strips pointer-authentication bits from lr after `pac_sign_lr` (default: left as is). */
   stripPointerAuth?(address: bigint): bigint;
