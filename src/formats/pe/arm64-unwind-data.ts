@@ -285,12 +285,14 @@ export interface Arm64CanonicalUnwind {
 
 /**
  * The canonical prologue and epilogue of packed unwind data, after the doc's step table (steps 1-6).
- * Where the doc and Windows differ, Windows is followed (its results are what dumps were walked
- * with; see the tests): the homed parameters (H) count in the save area, and get their four `nop`
- * codes, only when some register is saved (otherwise x0-x7 are stored into the local area by the
- * body); with CR=01 and an odd RegI the last int register and lr share one `save_lrpair`, and
- * RegI=1 allocates the save area with a separate `alloc_s` first. Undefined when the frame is
- * smaller than the save area.
+ * Where the doc's table and Windows' unwinder differ, Windows is followed (Wine's unwind tests,
+ * whose expected values come from runs on Windows, show it): the homed parameters (H) count in the
+ * save area, and get their four `nop` codes, only when some register is saved (otherwise the body
+ * stores x0-x7 into the local area); with CR=01 and an odd RegI the last int register and lr share
+ * one `save_lrpair` (the doc says `save_regp`), and RegI=1 with CR=01 allocates the save area with a
+ * separate `alloc_s` first (the doc's "only x19 saved" form). Locals over 4080 bytes take two subs,
+ * 4080 first, as the doc's 6c/6e say (Windows' own expansion uses one alloc code there). Undefined
+ * when the frame is smaller than the save area.
  */
 export function expandPackedUnwindData(p: Arm64PackedUnwindData): Arm64CanonicalUnwind | undefined {
   const intSlots = p.regI + (p.cr === 1 ? 1 : 0); // step 0: #intsz / 8
