@@ -9,6 +9,7 @@ import {
   concat,
   debugDirectory,
   exportDirectory,
+  imageBytes,
   le,
   nb10Record,
   rsdsRecord,
@@ -240,4 +241,20 @@ test('exports: lookup finds the nearest export at or below, never a forwarder', 
 test('exports: an image without an export directory has an empty table', async () => {
   const table = await (await PeImage.parse(sample().build('file'))).exports();
   assert.deepEqual([table.entries.length, table.lookup(0x1000), table.dllName], [0, undefined, undefined]);
+});
+
+test('long section names come from the COFF string table of a file (mingw-w64 .debug_* sections)', async () => {
+  const pe = new PeBuilder();
+  pe.section({ name: '.text', data: new Uint8Array(16), characteristics: TEXT });
+  pe.section({ name: '/4', data: new Uint8Array(16) });
+  pe.section({ name: '/99', data: new Uint8Array(16) });
+  const file = pe.bytes('file');
+  // An empty symbol table at the end of the file, then the string table: its u32 size, then the names.
+  const strings = new TextEncoder().encode('.debug_info\0');
+  const bytes = concat(file, le([4, 4 + strings.length]), strings);
+  new DataView(bytes.buffer).setUint32(0x40 + 4 + 8, file.length, true); // PointerToSymbolTable
+  const image = await PeImage.parse(imageBytes(bytes, 'file'));
+  assert.deepEqual(image.sections.map((s) => s.name), ['.text', '.debug_info', '/99'], 'an offset past the table keeps the written name');
+  const inMemory = await PeImage.parse(imageBytes(pe.bytes('memory'), 'memory'));
+  assert.equal(inMemory.sections[1]?.name, '/4', 'no string table in memory');
 });

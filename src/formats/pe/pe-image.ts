@@ -259,6 +259,8 @@ async function readHeaders(bytes: ImageBytes): Promise<Headers> {
 
   const tableOffset = ntOffset + 24 + optionalSize;
   const table = await readStructure(bytes, tableOffset, sectionCount * 40, 'IMAGE_SECTION_HEADER');
+  const symbolTable = file.u32(12);
+  const symbolCount = file.u32(16);
   const sections: PeSection[] = [];
   for (let i = 0; i < Math.min(sectionCount, Limits.sections); i++) {
     const at = i * 40;
@@ -280,10 +282,36 @@ async function readHeaders(bytes: ImageBytes): Promise<Headers> {
     sectionAlignment,
     imageBase,
     checksum,
-    sections,
+    sections: await resolveLongNames(bytes, sections, symbolTable, symbolCount),
     directories,
   };
 }
+
+/**
+ * Section names longer than 8 bytes are written "/<offset>" into the COFF string table, after the
+ * symbol table (PE format, "Section Table"); mingw-w64 does this for its .debug_* sections. Only a
+ * file has that table; elsewhere, or if it cannot be read, the names stay as written.
+ */
+async function resolveLongNames(bytes: ImageBytes, sections: PeSection[], symbolTable: number, symbolCount: number): Promise<PeSection[]> {
+  const long = (name: string): number | undefined => {
+    const m = /^\/(\d{1,7})$/.exec(name);
+    return m ? Number(m[1]) : undefined;
+  };
+  if (bytes.layout !== 'file' || symbolTable === 0 || !sections.some((s) => long(s.name) !== undefined)) return sections;
+  const at = symbolTable + symbolCount * 18;
+  const head = await bytes.read(at, 4);
+  if (!head || head.length !== 4) return sections;
+  const size = Math.min(new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true), MAX_STRING_TABLE);
+  const table = size > 4 ? await bytes.read(at, size) : undefined;
+  if (!table || table.length !== size) return sections;
+  return sections.map((s) => {
+    const offset = long(s.name);
+    if (offset === undefined || offset < 4 || offset >= size || !table.subarray(offset).includes(0)) return s;
+    return { ...s, name: cString(table.subarray(offset)) };
+  });
+}
+
+const MAX_STRING_TABLE = 1 << 20;
 
 /** The read's bytes if all `length` came back (a short read is as good as none). */
 function exactly(got: Uint8Array | undefined, length: number): Uint8Array | undefined {
