@@ -1,3 +1,4 @@
+import { FormatError } from '../../io/errors.js';
 import { Reader, cString } from '../../io/reader.js';
 import { Directory, Limits } from './constants.js';
 import type { PeImage } from './pe-image.js';
@@ -66,8 +67,17 @@ function compareExports(a: PeExport, b: PeExport): number {
 /** Most of an export directory (the structure, names and forwarder strings) sits inside its own range; read at most this much of it at once. */
 const MAX_DIRECTORY_BYTES = 16 * 1024 * 1024;
 
-/** IMAGE_EXPORT_DIRECTORY, 40 bytes, and the three tables it points at (PE format, "The .edata Section"). */
+/** IMAGE_EXPORT_DIRECTORY, 40 bytes, and the three tables it points at (PE format, "The .edata Section"); never throws a FormatError. */
 export async function readExportTable(image: PeImage): Promise<ExportTable> {
+  try {
+    return await readExports(image);
+  } catch (e) {
+    if (!(e instanceof FormatError)) throw e;
+    return new ExportTable(undefined, [], [e.message]);
+  }
+}
+
+async function readExports(image: PeImage): Promise<ExportTable> {
   const warnings: string[] = [];
   const dir = image.directory(Directory.Export);
   if (!dir) return new ExportTable(undefined, [], warnings);
