@@ -3,12 +3,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { test } from 'node:test';
 // The package's own public entry points, as the README's library example uses them.
 import { analyzeMinidump, BufferSource, renderText, toJson, SymbolStoreProvider } from 'stackhog';
-import { openFileSource, SymbolDirectories } from 'stackhog/node';
+import { openFileSource, FileDirectories } from 'stackhog/node';
 import { corpusPath } from './testing/corpus.js';
 
 test('README library example: file source + symbol directories', async () => {
   const file = await openFileSource(corpusPath('breakpad', 'minidump2.dmp'));
-  const dirs = new SymbolDirectories([corpusPath('breakpad', 'symbols')]);
+  const dirs = new FileDirectories([corpusPath('breakpad', 'symbols')]);
   try {
     const analysis = await analyzeMinidump(file.source, { symbols: new SymbolStoreProvider(dirs.openers) });
     assert.equal(analysis.crash?.reason, 'EXCEPTION_ACCESS_VIOLATION_WRITE');

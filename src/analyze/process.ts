@@ -11,9 +11,13 @@ import type { StackFrame } from '../unwind/frame.js';
 import { defaultWalkOptions, walkThread, WalkState, type CodeReader, type CpuUnwinder, type WalkOptions } from '../unwind/walker.js';
 import { x86Unwinder } from '../unwind/x86.js';
 import { crashReason, explainCrash } from './crash-reason.js';
+import { symbolizeFromExports } from './export-symbols.js';
+import { ModuleImages, type ImageFileOpener } from '../images/module-images.js';
 
 export interface AnalyzeOptions {
   readonly symbols?: SymbolProvider;
+  /** Directories of module images (PE files) for unwind tables, call checks and export names. */
+  readonly images?: readonly ImageFileOpener[];
   readonly walk?: Partial<WalkOptions>;
   /** Walk only the crashing (or requesting) thread. */
   readonly crashedThreadOnly?: boolean;
@@ -54,6 +58,8 @@ export interface Analysis {
   /** The main executable: Breakpad takes the first module of the list. */
   readonly mainModule: Module | undefined;
   readonly warnings: readonly string[];
+  /** Things worth knowing that are not problems with the input (e.g. an image file that did not match). */
+  readonly notes: readonly string[];
 }
 
 function unwinderFor(cpu: Cpu): CpuUnwinder | undefined {
@@ -108,6 +114,16 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     };
   }
 
+  const images = new ModuleImages(snapshot.memory, options.images ?? []);
+  const env: WalkEnvironment = {
+    snapshot,
+    modules,
+    symbols: provider,
+    images,
+    code: codeReader(snapshot, modules, images),
+    walkOptions,
+    warnings,
+  };
   const threads: ThreadAnalysis[] = [];
   let crashingThreadIndex: number | undefined;
   for (const thread of snapshot.threads) {
@@ -116,7 +132,9 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     if (options.crashedThreadOnly && !crashed) continue;
     if (crashed) crashingThreadIndex = threads.length;
     const context = crashed && exception?.context ? exception.context : thread.context;
-    threads.push(await analyzeThread(snapshot, thread, context, crashed, modules, provider, walkOptions, warnings));
+    const analysed = await analyzeThread(env, thread, context, crashed);
+    await symbolizeFromExports(analysed.frames, images);
+    threads.push(analysed);
   }
   return {
     snapshot,
@@ -126,19 +144,40 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     modulesWithSymbols: provider.found,
     mainModule: snapshot.modules[0],
     warnings,
+    notes: images.warnings,
+  };
+}
+
+/** What every thread's walk shares. */
+interface WalkEnvironment {
+  readonly snapshot: Snapshot;
+  readonly modules: ModuleIndex;
+  readonly symbols: SymbolProvider;
+  readonly images: ModuleImages;
+  readonly code: CodeReader;
+  readonly walkOptions: WalkOptions;
+  readonly warnings: string[];
+}
+
+/** Code bytes from the dump's memory, else from the module's image. */
+function codeReader(snapshot: Snapshot, modules: ModuleIndex, images: ModuleImages): CodeReader {
+  return async (address, length) => {
+    const captured = await snapshot.memory.read(address, length);
+    if (captured) return captured;
+    const module = modules.find(address);
+    if (!module) return undefined;
+    const found = await images.imageFor(module);
+    return found?.image.readRva(Number(address - module.base), length);
   };
 }
 
 async function analyzeThread(
-  snapshot: Snapshot,
+  env: WalkEnvironment,
   thread: Thread,
   context: CpuContext | undefined,
   crashed: boolean,
-  modules: ModuleIndex,
-  symbols: SymbolProvider,
-  walkOptions: WalkOptions,
-  warnings: string[],
 ): Promise<ThreadAnalysis> {
+  const { snapshot, warnings } = env;
   const stack = await loadStack(snapshot, thread, warnings);
   const base = { thread, crashed, context, stackMemory: stack ? { base: stack.base, size: stack.bytes.length } : undefined };
   if (!context) return { ...base, frames: [], truncated: false };
@@ -150,9 +189,8 @@ async function analyzeThread(
     if (!warnings.includes(message)) warnings.push(message);
     unwinder = { returnAddressBias: 1n, callerFrame: () => Promise.resolve(undefined) };
   }
-  const code: CodeReader = (address, length) => snapshot.memory.read(address, length);
-  const state = new WalkState(cpu, stack, modules, symbols, snapshot.system.osShort, code);
-  const { frames, truncated } = await walkThread(state, context, unwinder, walkOptions);
+  const state = new WalkState(cpu, stack, env.modules, env.symbols, snapshot.system.osShort, env.code, env.images);
+  const { frames, truncated } = await walkThread(state, context, unwinder, env.walkOptions);
   return { ...base, frames, truncated };
 }
 

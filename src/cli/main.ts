@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { analyzeMinidump } from '../analyze/process.js';
 import { FormatError } from '../io/errors.js';
 import { openFileSource } from '../node/file-source.js';
-import { SymbolDirectories } from '../node/symbol-dirs.js';
+import { FileDirectories } from '../node/directories.js';
 import { toJson } from '../report/json.js';
 import { renderText } from '../report/text.js';
 import { SymbolStoreProvider } from '../symbolize/store-provider.js';
@@ -15,6 +15,7 @@ const SAMPLE = fileURLToPath(new URL('../../samples/stack_exhaustion.dmp', impor
 
 interface CliOptions {
   symbols: string[];
+  modules: string[];
   format: 'text' | 'json';
   threads: 'all' | 'crashed';
   maxFrames: number;
@@ -27,12 +28,17 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 function program(): Command {
   return new Command()
     .name('stackhog')
     .description('Stack forensics for crash dumps: walks every thread of a minidump and explains the crash.')
     .argument('[dump]', 'minidump file (default: a bundled sample, a real stack overflow)')
-    .option('-s, --symbols <dir>', 'Breakpad symbol store directory (repeatable; first hit wins)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('-s, --symbols <dir>', 'Breakpad symbol store directory (repeatable; first hit wins)', collect, [] as string[])
+    .option('-m, --modules <dir>', 'directory of module images (.exe/.dll), flat or symbol-server layout (repeatable)', collect, [] as string[])
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .addOption(new Option('--threads <which>', 'threads to report').choices(['all', 'crashed']).default('all'))
     .option('--max-frames <n>', 'stop each walk after this many frames', positiveInt, defaultWalkOptions.maxFrames)
@@ -60,11 +66,13 @@ async function run(argv: string[]): Promise<number> {
     process.stderr.write(`stackhog: ${path}: cannot open (${code ?? (e instanceof Error ? e.message : String(e))})\n`);
     return ExitCode.BadInput;
   }
-  const dirs = new SymbolDirectories(opts.symbols);
+  const dirs = new FileDirectories(opts.symbols);
+  const imageDirs = new FileDirectories(opts.modules);
   try {
     const symbols = new SymbolStoreProvider(dirs.openers);
     const analysis = await analyzeMinidump(file.source, {
       symbols,
+      images: imageDirs.openers,
       walk: { maxFrames: opts.maxFrames },
     });
     const output =
@@ -72,7 +80,7 @@ async function run(argv: string[]): Promise<number> {
         ? JSON.stringify(toJson(analysis, { threads: opts.threads }), null, opts.pretty ? 2 : undefined) + '\n'
         : renderText(analysis, { threads: opts.threads });
     await writeOut(output);
-    for (const w of symbols.warnings) process.stderr.write(`stackhog: warning: ${w}\n`);
+    for (const w of [...symbols.warnings, ...analysis.notes]) process.stderr.write(`stackhog: note: ${w}\n`);
     if (analysis.warnings.length > 0) {
       for (const w of analysis.warnings) process.stderr.write(`stackhog: ${w}\n`);
       return ExitCode.BadInput;
@@ -85,7 +93,7 @@ async function run(argv: string[]): Promise<number> {
     }
     throw e;
   } finally {
-    await Promise.all([file.close(), dirs.close()]);
+    await Promise.all([file.close(), dirs.close(), imageDirs.close()]);
   }
 }
 

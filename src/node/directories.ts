@@ -1,16 +1,18 @@
-// Node shell for the symbol store: symbol directories on disk, read with positional reads.
+// Node shell: directories of symbol files or module images on disk, read with positional reads.
 
 import { join } from 'node:path';
 import type { ByteSource } from '../io/byte-source.js';
-import type { SymbolFileOpener } from '../symbolize/symbol-store.js';
 import { openIfExists, type OpenFile } from './file-source.js';
 
+/** Opens a file by path segments below one directory; undefined when absent. */
+export type DirectoryOpener = (segments: string[]) => Promise<ByteSource | undefined>;
+
 /**
- * Symbol directories whose found files stay open while the store re-reads records on demand;
- * `close` releases them when the analysis is done.
+ * Directories whose found files stay open while the analysis re-reads them on demand (symbol
+ * records, image sections); `close` releases them when the analysis is done.
  */
-export class SymbolDirectories {
-  readonly openers: SymbolFileOpener[];
+export class FileDirectories {
+  readonly openers: DirectoryOpener[];
   private readonly open: OpenFile[] = [];
 
   constructor(dirs: readonly string[]) {
@@ -21,7 +23,7 @@ export class SymbolDirectories {
     await Promise.all(this.open.splice(0).map((f) => f.close()));
   }
 
-  private opener(dir: string): SymbolFileOpener {
+  private opener(dir: string): DirectoryOpener {
     return async (segments: string[]): Promise<ByteSource | undefined> => {
       const file = await openIfExists(join(dir, ...segments));
       if (!file) return undefined;

@@ -131,6 +131,7 @@ function frameJson(f: StackFrame, index: number, size: number | undefined, cpu: 
     trust: jsonTrust(f.trust),
     inlines: s && s.inlines.length > 0 ? s.inlines.map((i) => ({ function_name: i.name, file: i.file ?? null, line: i.line ?? null })) : null,
     missing_symbols: m ? !analysis.modulesWithSymbols.has(m) : false,
+    symbol_source: f.symbolSource === 'pe-export' ? 'exports' : f.symbolSource === 'symbol-file' ? 'symbol_file' : null,
     return_address: f.trust === 'context' ? null : hexPtr(f.ip, cpu),
     stack_pointer: hexPtr(f.sp, cpu),
     frame_size: size ?? null,

@@ -143,7 +143,8 @@ export function frameLocation(frame: StackFrame): string {
   if (s.file !== undefined && s.lineAddress !== undefined) {
     return `${moduleName(m)}!${s.functionName} [${baseName(s.file)} : ${s.line ?? 0} + 0x${(address - m.base - BigInt(s.lineAddress)).toString(16)}]`;
   }
-  return `${moduleName(m)}!${s.functionName} + 0x${(address - m.base - BigInt(s.functionAddress)).toString(16)}`;
+  const approximate = frame.symbolSource === 'pe-export' ? ' (nearest export)' : '';
+  return `${moduleName(m)}!${s.functionName} + 0x${(address - m.base - BigInt(s.functionAddress)).toString(16)}${approximate}`;
 }
 
 function registerLines(frame: StackFrame, cpu: Cpu): string[] {

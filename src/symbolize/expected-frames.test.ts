@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { SymbolDirectories } from '../node/symbol-dirs.js';
+import { FileDirectories } from '../node/directories.js';
 import { corpusPath } from '../testing/corpus.js';
 import { baseName, SymbolStore } from './symbol-store.js';
 
@@ -83,7 +83,7 @@ for (const name of cases) {
     if (cpu !== 'x86' && cpu !== 'amd64') return; // caller instruction = pc - 1 holds for these
     const modules = parseModules(readFileSync(`${expectedDir}/${name}.m.txt`, 'utf8'));
     const folder = name.split('--')[0]!;
-    const dirs = new SymbolDirectories([corpusPath(folder, 'symbols')]);
+    const dirs = new FileDirectories([corpusPath(folder, 'symbols')]);
     t.after(() => dirs.close());
     const store = new SymbolStore(dirs.openers);
     let checked = 0;

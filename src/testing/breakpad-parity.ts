@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { analyzeMinidump, type Analysis, type ThreadAnalysis } from '../analyze/process.js';
 import { openFileSource } from '../node/file-source.js';
-import { SymbolDirectories } from '../node/symbol-dirs.js';
+import { FileDirectories } from '../node/directories.js';
 import { displayFrames } from '../report/text.js';
 import { SymbolStoreProvider } from '../symbolize/store-provider.js';
 import { corpusPath, repoPath } from './corpus.js';
@@ -75,7 +75,7 @@ export async function analyzeCorpusDump(key: string): Promise<Analysis> {
   const [folder, name] = key.split('--') as [string, string];
   const file = await openFileSource(corpusPath(folder, `${name}.dmp`));
   const symbolsDir = corpusPath(folder, 'symbols');
-  const dirs = new SymbolDirectories(existsSync(symbolsDir) ? [symbolsDir] : []);
+  const dirs = new FileDirectories(existsSync(symbolsDir) ? [symbolsDir] : []);
   try {
     return await analyzeMinidump(file.source, { symbols: new SymbolStoreProvider(dirs.openers) });
   } finally {

@@ -1,5 +1,6 @@
 import { callerByCfi, type CfiRegister } from './cfi.js';
 import { registerValue } from './frame.js';
+import { unwindAmd64 } from './pe-amd64.js';
 import type { CallerCandidate, CpuUnwinder, WalkState } from './walker.js';
 
 const CFI_REGISTERS: readonly CfiRegister[] = [
@@ -35,6 +36,8 @@ export const amd64Unwinder: CpuUnwinder = {
   returnAddressBias: 1n,
   async callerFrame(state: WalkState, scanAllowed: boolean): Promise<CallerCandidate | undefined> {
     const last = state.last;
+    const pe = await callerByPeUnwind(state);
+    if (pe) return pe;
     const at = await state.symbolsAt(last.instruction);
     if (at?.symbols) {
       const rules = await at.symbols.findCfiRules(at.rva);
@@ -58,6 +61,33 @@ export const amd64Unwinder: CpuUnwinder = {
     return undefined;
   },
 };
+
+/**
+ * Windows x64 unwind data from the module's PE image (.pdata/.xdata), as RtlVirtualUnwind applies
+ * it: exact for code compiled without frame pointers. A caller frame is never a leaf function, so
+ * an address no RUNTIME_FUNCTION covers is left to the other strategies unless it is the context frame.
+ */
+async function callerByPeUnwind(state: WalkState): Promise<CallerCandidate | undefined> {
+  const last = state.last;
+  const module = last.module;
+  if (!module || !state.images) return undefined;
+  const found = await state.images.imageFor(module);
+  if (!found) return undefined;
+  const isContextFrame = last.interrupted;
+  // Look the function up by the instruction inside the call, not the return address after it.
+  const registers = new Map(last.registers);
+  registers.set('rip', last.instruction);
+  const result = await unwindAmd64({
+    image: found.image,
+    moduleBase: module.base,
+    registers,
+    readU64: (address) => state.readWord(address),
+    isContextFrame,
+  });
+  if (!result || (result.kind === 'leaf' && !isContextFrame)) return undefined;
+  if (!result.registers.has('rip') || !result.registers.has('rsp')) return undefined;
+  return { trust: 'cfi', registers: result.registers, stale: 'fill', interrupted: result.kind === 'machine_frame' };
+}
 
 async function callerBySimulatingReturn(state: WalkState): Promise<CallerCandidate | undefined> {
   const last = state.last;

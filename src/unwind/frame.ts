@@ -21,9 +21,16 @@ export interface StackFrame {
   readonly ip: bigint;
   /** The address used to attribute the frame: ip for the context frame, a byte inside the call for callers. */
   readonly instruction: bigint;
+  /**
+   * The frame was stopped mid-function with an exact ip: the context frame, or a frame a trap or
+   * exception interrupted (found through a machine frame). It may be inside a prologue or epilogue.
+   */
+  readonly interrupted: boolean;
   readonly sp: bigint;
   readonly module: Module | undefined;
   symbol: SymbolInfo | undefined;
+  /** Where `symbol` came from: a symbol file, or (approximate) the module's PE exports. */
+  symbolSource: 'symbol-file' | 'pe-export' | undefined;
   /** Whether symbols were found for the frame's module. */
   symbolsLoaded: boolean;
   /** x86: the parameter size of this frame's function, from STACK WIN or a covering FUNC, once a walk step looked. */

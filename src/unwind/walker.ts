@@ -2,6 +2,8 @@ import type { Cpu, CpuContext } from '../model/cpu.js';
 import { pointerWidth, registerOrder, specialRegisters } from '../model/cpu.js';
 import type { MemoryBlock } from '../model/memory.js';
 import type { ModuleIndex } from '../model/module-index.js';
+import type { Module } from '../model/snapshot.js';
+import type { PeImage } from '../formats/pe/pe-image.js';
 import type { ModuleSymbols, SymbolProvider } from '../symbolize/provider.js';
 import { callSiteWindow, precededByCall } from './call-site.js';
 import type { StackFrame, FrameTrust } from './frame.js';
@@ -32,6 +34,8 @@ export class WalkState {
   readonly osShort: string;
   /** Code bytes at an address (dump memory or module image); undefined when unavailable. */
   readonly code: CodeReader | undefined;
+  /** PE images of modules (for their unwind tables); undefined when none can be had. */
+  readonly images: ImageProvider | undefined;
   readonly frames: StackFrame[] = [];
 
   constructor(
@@ -41,6 +45,7 @@ export class WalkState {
     symbols: SymbolProvider,
     osShort: string,
     code?: CodeReader,
+    images?: ImageProvider,
   ) {
     this.cpu = cpu;
     this.wordSize = pointerWidth(cpu);
@@ -49,6 +54,7 @@ export class WalkState {
     this.symbols = symbols;
     this.osShort = osShort;
     this.code = code;
+    this.images = images;
   }
 
   get last(): StackFrame {
@@ -109,6 +115,11 @@ export class WalkState {
   }
 }
 
+/** Finds a module's PE image (file or dump memory). */
+export interface ImageProvider {
+  imageFor(module: Module): Promise<{ readonly image: PeImage } | undefined>;
+}
+
 /** Reads code bytes at an address; undefined when the dump and the module images lack them. */
 export type CodeReader = (address: bigint, length: number) => Promise<Uint8Array | undefined>;
 
@@ -133,6 +144,8 @@ export interface CallerCandidate {
   readonly trust: FrameTrust;
   readonly registers: Map<string, bigint>;
   readonly stale: StaleRegisters;
+  /** The caller was interrupted (a trap or exception frame), not making a call: its ip is exact. */
+  readonly interrupted?: boolean;
 }
 
 /**
@@ -149,7 +162,7 @@ export async function walkThread(
   const contextRegisters = new Map(context.registers);
   unwinder.contextRegisters?.(state, contextRegisters);
   const ip = contextRegisters.get(regs.ip) ?? 0n;
-  state.frames.push(await makeFrame(state, 'context', contextRegisters, new Map(), ip, ip));
+  state.frames.push(await makeFrame(state, 'context', contextRegisters, new Map(), ip, ip, true));
   let scanned = 0;
   for (;;) {
     const last = state.last;
@@ -163,7 +176,9 @@ export async function walkThread(
     // Only now is it known that another frame exists: at the limit, the walk is cut short.
     if (state.frames.length >= options.maxFrames) return { frames: state.frames, truncated: true };
     const stale = staleValues(state, last, candidate);
-    state.frames.push(await makeFrame(state, candidate.trust, candidate.registers, stale, callerIp, callerIp - unwinder.returnAddressBias));
+    const interrupted = candidate.interrupted === true;
+    const instruction = interrupted ? callerIp : callerIp - unwinder.returnAddressBias;
+    state.frames.push(await makeFrame(state, candidate.trust, candidate.registers, stale, callerIp, instruction, interrupted));
   }
   return { frames: state.frames, truncated: false };
 }
@@ -194,6 +209,7 @@ async function makeFrame(
   stale: Map<string, bigint>,
   ip: bigint,
   instruction: bigint,
+  interrupted: boolean,
 ): Promise<StackFrame> {
   const module = state.modules.find(instruction);
   const sp = registers.get(specialRegisters(state.cpu).sp) ?? 0n;
@@ -203,9 +219,11 @@ async function makeFrame(
     stale,
     ip,
     instruction,
+    interrupted,
     sp,
     module,
     symbol: undefined,
+    symbolSource: undefined,
     symbolsLoaded: false,
     parameterSize: undefined,
   };
@@ -214,6 +232,7 @@ async function makeFrame(
     if (symbols) {
       frame.symbolsLoaded = true;
       frame.symbol = await symbols.lookup(Number(instruction - module.base));
+      if (frame.symbol) frame.symbolSource = 'symbol-file';
     }
   }
   return frame;

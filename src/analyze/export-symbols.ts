@@ -1,0 +1,32 @@
+import type { ModuleImages } from '../images/module-images.js';
+import type { StackFrame } from '../unwind/frame.js';
+
+/**
+ * Names frames in modules without a symbol file after their nearest PE export at or below the
+ * address, as WinDbg does without PDBs (`kernel32!CreateFileW+0x2a`). Such names are approximate:
+ * the frame records that they came from exports.
+ */
+export async function symbolizeFromExports(frames: readonly StackFrame[], images: ModuleImages): Promise<void> {
+  for (const frame of frames) {
+    const module = frame.module;
+    if (!module || frame.symbol) continue;
+    const found = await images.imageFor(module);
+    if (!found) continue;
+    const exports = await found.image.exports();
+    const hit = exports.lookup(Number(frame.instruction - module.base));
+    if (!hit) continue;
+    frame.symbol = {
+      functionName: hit.name,
+      functionAddress: hit.rva,
+      functionSize: undefined,
+      parameterSize: 0,
+      isPublic: true,
+      isMultiple: false,
+      file: undefined,
+      line: undefined,
+      lineAddress: undefined,
+      inlines: [],
+    };
+    frame.symbolSource = 'pe-export';
+  }
+}

@@ -1,0 +1,110 @@
+import type { ByteSource } from '../io/byte-source.js';
+import { FormatError } from '../io/errors.js';
+import { PeImage, type ImageBytes } from '../formats/pe/pe-image.js';
+import type { SnapshotMemory } from '../model/memory.js';
+import type { Module } from '../model/snapshot.js';
+import { baseName } from '../symbolize/symbol-store.js';
+
+/** Opens a file by path segments relative to one image directory; undefined if absent. Provided by the shell. */
+export type ImageFileOpener = (segments: string[]) => Promise<ByteSource | undefined>;
+
+/** Where a module's image came from. */
+export type ImageOrigin = 'file' | 'dump-memory';
+
+export interface ModuleImage {
+  readonly image: PeImage;
+  readonly origin: ImageOrigin;
+  /** The file's path, or "memory" for an image read from the dump. */
+  readonly location: string;
+}
+
+/**
+ * The PE images of a snapshot's modules: a matching file from image directories (flat, or
+ * symbol-server layout `<name>/<TimeDateStamp><SizeOfImage>/<name>`), else the image as the dump
+ * captured it in memory. A file is used only when its TimeDateStamp and SizeOfImage match the
+ * module's; a mismatch is a warning naming the file and why.
+ */
+export class ModuleImages {
+  readonly warnings: string[] = [];
+  private readonly openers: readonly ImageFileOpener[];
+  private readonly memory: SnapshotMemory;
+  private readonly cache = new Map<Module, Promise<ModuleImage | undefined>>();
+
+  constructor(memory: SnapshotMemory, openers: readonly ImageFileOpener[] = []) {
+    this.memory = memory;
+    this.openers = openers;
+  }
+
+  imageFor(module: Module): Promise<ModuleImage | undefined> {
+    let found = this.cache.get(module);
+    if (!found) {
+      found = this.find(module);
+      this.cache.set(module, found);
+    }
+    return found;
+  }
+
+  private async find(module: Module): Promise<ModuleImage | undefined> {
+    return (await this.fromFiles(module)) ?? (await this.fromMemory(module));
+  }
+
+  private async fromFiles(module: Module): Promise<ModuleImage | undefined> {
+    const name = baseName(module.codeFile);
+    if (!name || name === '.' || name === '..') return undefined;
+    const stamp = module.timeDateStamp.toString(16).toUpperCase().padStart(8, '0');
+    const keys = [`${stamp}${module.size.toString(16)}`, `${stamp}${module.size.toString(16).toUpperCase()}`];
+    const candidates = [[name], ...[...new Set(keys)].map((key) => [name, key, name])];
+    for (const open of this.openers) {
+      for (const segments of candidates) {
+        const source = await open(segments);
+        if (!source) continue;
+        const image = await this.parse(fileBytes(source), source.name);
+        if (!image) continue;
+        if (image.timeDateStamp !== module.timeDateStamp || image.sizeOfImage !== module.size) {
+          this.warnings.push(
+            `${source.name}: skipped for ${name}: its TimeDateStamp 0x${image.timeDateStamp.toString(16)} and SizeOfImage 0x${image.sizeOfImage.toString(16)} ` +
+              `do not match the dump's 0x${module.timeDateStamp.toString(16)} and 0x${module.size.toString(16)}`,
+          );
+          continue;
+        }
+        return { image, origin: 'file', location: source.name };
+      }
+    }
+    return undefined;
+  }
+
+  private async fromMemory(module: Module): Promise<ModuleImage | undefined> {
+    const base = module.base;
+    if (!(await this.memory.read(base, 2))) return undefined; // no header captured: nothing to try
+    const bytes: ImageBytes = {
+      name: `${baseName(module.codeFile)} in dump memory`,
+      layout: 'memory',
+      read: (offset, length) =>
+        offset < 0 || offset + length > module.size ? Promise.resolve(undefined) : this.memory.read(base + BigInt(offset), length),
+    };
+    const image = await this.parse(bytes, bytes.name);
+    return image ? { image, origin: 'dump-memory', location: 'memory' } : undefined;
+  }
+
+  private async parse(bytes: ImageBytes, name: string): Promise<PeImage | undefined> {
+    try {
+      return await PeImage.parse(bytes);
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      this.warnings.push(`${name}: not a usable PE image: ${e.message}`);
+      return undefined;
+    }
+  }
+}
+
+function fileBytes(source: ByteSource): ImageBytes {
+  return {
+    name: source.name,
+    layout: 'file',
+    read: async (offset, length) => {
+      if (offset < 0 || offset + length > source.size) return undefined;
+      const bytes = await source.read(offset, length);
+      return bytes.length === length ? bytes : undefined;
+    },
+  };
+}
