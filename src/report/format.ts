@@ -20,9 +20,9 @@ export function moduleName(module: Module): string {
 /** Bytes frame i holds: the next frame's stack pointer minus its own; undefined for the outermost frame. */
 export function frameSizes(frames: readonly StackFrame[]): (number | undefined)[] {
   return frames.map((f, i) => {
-    const caller = frames[i + 1];
-    if (!caller) return undefined;
-    const size = caller.sp - f.sp;
+    const callerSp = frames[i + 1]?.sp ?? f.endOfStackSp;
+    if (callerSp === undefined) return undefined;
+    const size = callerSp - f.sp;
     return size >= 0n && size <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(size) : undefined;
   });
 }

@@ -27,6 +27,11 @@ export interface StackFrame {
    */
   readonly interrupted: boolean;
   readonly sp: bigint;
+  /**
+   * The outermost frame's caller stack pointer, when its unwind found the end of the stack (a
+   * return address of 0) at a known stack pointer: it gives that frame a size too.
+   */
+  endOfStackSp: bigint | undefined;
   readonly module: Module | undefined;
   symbol: SymbolInfo | undefined;
   /** Where `symbol` came from: a symbol file, or (approximate) the module's PE exports. */

@@ -172,7 +172,11 @@ export async function walkThread(
     const callerIp = candidate.registers.get(regs.ip);
     const callerSp = candidate.registers.get(regs.sp);
     if (callerIp === undefined || callerSp === undefined) break;
-    if (terminates(callerIp, callerSp, last.sp, last.trust === 'context')) break;
+    if (terminates(callerIp, callerSp, last.sp, last.trust === 'context')) {
+      // A return address of 0 from exact unwind data marks the stack's end, one frame above.
+      if (callerIp === 0n && candidate.trust === 'cfi' && callerSp > last.sp) last.endOfStackSp = callerSp;
+      break;
+    }
     // Only now is it known that another frame exists: at the limit, the walk is cut short.
     if (state.frames.length >= options.maxFrames) return { frames: state.frames, truncated: true };
     const stale = staleValues(state, last, candidate);
@@ -221,6 +225,7 @@ async function makeFrame(
     instruction,
     interrupted,
     sp,
+    endOfStackSp: undefined,
     module,
     symbol: undefined,
     symbolSource: undefined,
