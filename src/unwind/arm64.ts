@@ -1,5 +1,6 @@
 import { callerByCfi, type CfiRegister } from './cfi.js';
 import { registerValue, type StackFrame } from './frame.js';
+import { unwindArm64 } from './pe-arm64.js';
 import type { CallerCandidate, CpuUnwinder, WalkState } from './walker.js';
 
 function regName(i: number): string {
@@ -33,6 +34,8 @@ export const arm64Unwinder: CpuUnwinder = {
     if (lr !== undefined) registers.set('lr', ptrauthStrip(state, lr));
   },
   async callerFrame(state: WalkState, scanAllowed: boolean): Promise<CallerCandidate | undefined> {
+    const pe = await callerByPeUnwind(state);
+    if (pe) return pe;
     const at = await state.symbolsAt(state.last.instruction);
     if (at?.symbols) {
       const rules = await at.symbols.findCfiRules(at.rva);
@@ -59,6 +62,38 @@ export const arm64Unwinder: CpuUnwinder = {
     };
   },
 };
+
+/**
+ * Windows ARM64 unwind data (.pdata with packed or .xdata codes) from the module's PE image. A
+ * function without an entry is a leaf that never saved LR: that only holds for an interrupted frame.
+ */
+async function callerByPeUnwind(state: WalkState): Promise<CallerCandidate | undefined> {
+  const last = state.last;
+  const module = last.module;
+  if (!module || !state.images) return undefined;
+  const found = await state.images.imageFor(module);
+  if (!found) return undefined;
+  const entry = await found.image.arm64FunctionEntry(Number(last.instruction - module.base));
+  if (!entry) {
+    const lr = last.registers.get('lr');
+    if (!last.interrupted || lr === undefined) return undefined;
+    const registers = new Map(last.registers);
+    registers.set('pc', ptrauthStrip(state, lr));
+    return { trust: 'cfi', registers, stale: 'fill' };
+  }
+  const result = await unwindArm64({
+    image: found.image,
+    entry,
+    moduleBase: module.base,
+    registers: last.registers,
+    readU64: (address) => state.readWord(address),
+    isContextFrame: last.interrupted,
+    stripPointerAuth: (address) => ptrauthStrip(state, address),
+  });
+  if (!result || !result.registers.has('pc') || !result.registers.has('sp')) return undefined;
+  result.registers.set('pc', ptrauthStrip(state, result.registers.get('pc')!));
+  return { trust: 'cfi', registers: result.registers, stale: 'fill', interrupted: result.kind === 'machine_frame' };
+}
 
 /** The frame record chain: [fp] holds the caller's fp, [fp+8] its lr; fp 0 ends it with the callee's lr as pc. */
 function callerByFramePointer(state: WalkState): CallerCandidate | undefined {
