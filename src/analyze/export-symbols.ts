@@ -12,9 +12,13 @@ export async function symbolizeFromExports(frames: readonly StackFrame[], images
     if (!module || frame.symbol) continue;
     const found = await images.imageFor(module);
     if (!found) continue;
+    const rva = Number(frame.instruction - module.base);
     const exports = await found.image.exports();
-    const hit = exports.lookup(Number(frame.instruction - module.base));
+    const hit = exports.lookup(rva);
     if (!hit) continue;
+    // With .pdata the function's start is known: an export before it names some other function.
+    const entry = await found.image.functionEntry(rva);
+    if (entry && hit.rva < entry.begin) continue;
     frame.symbol = {
       functionName: hit.name,
       functionAddress: hit.rva,

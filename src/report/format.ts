@@ -33,7 +33,7 @@ export function trustDescription(frame: StackFrame): string {
     case 'context':
       return 'given as instruction pointer in context';
     case 'cfi':
-      return 'call frame info';
+      return frame.cfiSource === 'pe-unwind' ? 'call frame info (the module\'s PE unwind data)' : 'call frame info';
     case 'cfi_scan':
       return 'call frame info with scanning';
     case 'frame_pointer':

@@ -86,7 +86,7 @@ async function callerByPeUnwind(state: WalkState): Promise<CallerCandidate | und
   });
   if (!result || (result.kind === 'leaf' && !isContextFrame)) return undefined;
   if (!result.registers.has('rip') || !result.registers.has('rsp')) return undefined;
-  return { trust: 'cfi', registers: result.registers, stale: 'fill', interrupted: result.kind === 'machine_frame' };
+  return { trust: 'cfi', registers: result.registers, stale: 'fill', interrupted: result.kind === 'machine_frame', fromPeUnwind: true };
 }
 
 async function callerBySimulatingReturn(state: WalkState): Promise<CallerCandidate | undefined> {

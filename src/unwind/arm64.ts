@@ -79,7 +79,7 @@ async function callerByPeUnwind(state: WalkState): Promise<CallerCandidate | und
     if (!last.interrupted || lr === undefined) return undefined;
     const registers = new Map(last.registers);
     registers.set('pc', ptrauthStrip(state, lr));
-    return { trust: 'cfi', registers, stale: 'fill' };
+    return { trust: 'cfi', registers, stale: 'fill', fromPeUnwind: true };
   }
   const result = await unwindArm64({
     image: found.image,
@@ -92,7 +92,7 @@ async function callerByPeUnwind(state: WalkState): Promise<CallerCandidate | und
   });
   if (!result || !result.registers.has('pc') || !result.registers.has('sp')) return undefined;
   result.registers.set('pc', ptrauthStrip(state, result.registers.get('pc')!));
-  return { trust: 'cfi', registers: result.registers, stale: 'fill', interrupted: result.kind === 'machine_frame' };
+  return { trust: 'cfi', registers: result.registers, stale: 'fill', interrupted: result.kind === 'machine_frame', fromPeUnwind: true };
 }
 
 /** The frame record chain: [fp] holds the caller's fp, [fp+8] its lr; fp 0 ends it with the callee's lr as pc. */

@@ -9,6 +9,8 @@ export type FrameTrust = 'context' | 'cfi' | 'cfi_scan' | 'frame_pointer' | 'sca
 
 export interface StackFrame {
   readonly trust: FrameTrust;
+  /** For `cfi` frames: whether the rules came from a symbol file or from the module's PE unwind data. */
+  cfiSource: 'symbol-file' | 'pe-unwind' | undefined;
   /** Registers known in this frame (callee-saved ones recovered by CFI, etc.). */
   readonly registers: ReadonlyMap<string, bigint>;
   /**

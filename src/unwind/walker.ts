@@ -146,6 +146,8 @@ export interface CallerCandidate {
   readonly stale: StaleRegisters;
   /** The caller was interrupted (a trap or exception frame), not making a call: its ip is exact. */
   readonly interrupted?: boolean;
+  /** The unwind data came from the module's PE image (.pdata/.xdata), not a symbol file. */
+  readonly fromPeUnwind?: boolean;
 }
 
 /**
@@ -182,7 +184,9 @@ export async function walkThread(
     const stale = staleValues(state, last, candidate);
     const interrupted = candidate.interrupted === true;
     const instruction = interrupted ? callerIp : callerIp - unwinder.returnAddressBias;
-    state.frames.push(await makeFrame(state, candidate.trust, candidate.registers, stale, callerIp, instruction, interrupted));
+    const frame = await makeFrame(state, candidate.trust, candidate.registers, stale, callerIp, instruction, interrupted);
+    if (candidate.trust === 'cfi') frame.cfiSource = candidate.fromPeUnwind ? 'pe-unwind' : 'symbol-file';
+    state.frames.push(frame);
   }
   return { frames: state.frames, truncated: false };
 }
@@ -219,6 +223,7 @@ async function makeFrame(
   const sp = registers.get(specialRegisters(state.cpu).sp) ?? 0n;
   const frame: StackFrame = {
     trust,
+    cfiSource: undefined,
     registers,
     stale,
     ip,
