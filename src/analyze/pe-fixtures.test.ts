@@ -91,3 +91,31 @@ test('jit.dmp with --modules: the stub in VirtualAlloc memory is found by .pdata
     ['cfi', 0x7b627e49n, 0x21fe40n, 0x30],
   ]);
 });
+
+test('--modules: a file whose TimeDateStamp or SizeOfImage differs is skipped with a note; symbol-server layout is found', async () => {
+  const { mkdtempSync, mkdirSync, copyFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const fixtures = repoPath('test-data', 'fixtures');
+  // A wrong image under the right name: jit.exe copied as nested.exe.
+  const wrong = mkdtempSync(join(tmpdir(), 'stackhog-images-'));
+  copyFileSync(join(fixtures, 'jit.exe'), join(wrong, 'nested.exe'));
+  // The right image in symbol-server layout: nested.exe/<TimeDateStamp><SizeOfImage>/nested.exe.
+  const server = mkdtempSync(join(tmpdir(), 'stackhog-symsrv-'));
+  const file = await openFileSource(repoPath('test-data', 'fixtures', 'nested.dmp'));
+  const dirs = new FileDirectories([wrong, server]);
+  try {
+    const { readMinidump } = await import('../formats/minidump/read-minidump.js');
+    const exe = (await readMinidump(file.source)).modules[0]!;
+    const key = exe.timeDateStamp.toString(16).toUpperCase().padStart(8, '0') + exe.size.toString(16);
+    mkdirSync(join(server, 'nested.exe', key), { recursive: true });
+    copyFileSync(join(fixtures, 'nested.exe'), join(server, 'nested.exe', key, 'nested.exe'));
+    const analysis = await analyzeMinidump(file.source, { images: dirs.openers });
+    assert.equal(analysis.notes.length, 1);
+    assert.match(analysis.notes[0]!, /nested\.exe: skipped for nested\.exe: its TimeDateStamp 0x[0-9a-f]+ and SizeOfImage 0x[0-9a-f]+ do not match/);
+    const frames = analysis.threads[analysis.crashingThreadIndex!]!.frames;
+    assert.deepEqual(frames.slice(0, 6).map((f) => f.trust), ['context', 'cfi', 'cfi', 'cfi', 'cfi', 'cfi']);
+  } finally {
+    await Promise.all([file.close(), dirs.close()]);
+  }
+});
