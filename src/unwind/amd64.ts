@@ -68,17 +68,16 @@ export const amd64Unwinder: CpuUnwinder = {
  * an address no RUNTIME_FUNCTION covers is left to the other strategies unless it is the context frame.
  */
 async function callerByPeUnwind(state: WalkState): Promise<CallerCandidate | undefined> {
-  const last = state.last;
-  const module = last.module;
-  if (!module || !state.images) return undefined;
-  const found = await state.images.imageFor(module);
+  const found = await state.lastFrameImage();
   if (!found) return undefined;
+  const { module, image } = found;
+  const last = state.last;
   const isContextFrame = last.interrupted;
   // Look the function up by the instruction inside the call, not the return address after it.
   const registers = new Map(last.registers);
   registers.set('rip', last.instruction);
   const result = await unwindAmd64({
-    image: found.image,
+    image,
     moduleBase: module.base,
     registers,
     readU64: (address) => state.readWord(address),

@@ -68,12 +68,11 @@ export const arm64Unwinder: CpuUnwinder = {
  * function without an entry is a leaf that never saved LR: that only holds for an interrupted frame.
  */
 async function callerByPeUnwind(state: WalkState): Promise<CallerCandidate | undefined> {
-  const last = state.last;
-  const module = last.module;
-  if (!module || !state.images) return undefined;
-  const found = await state.images.imageFor(module);
+  const found = await state.lastFrameImage();
   if (!found) return undefined;
-  const entry = await found.image.arm64FunctionEntry(Number(last.instruction - module.base));
+  const { module, image } = found;
+  const last = state.last;
+  const entry = await image.arm64FunctionEntry(Number(last.instruction - module.base));
   if (!entry) {
     const lr = last.registers.get('lr');
     if (!last.interrupted || lr === undefined) return undefined;
@@ -82,7 +81,7 @@ async function callerByPeUnwind(state: WalkState): Promise<CallerCandidate | und
     return { trust: 'cfi', registers, stale: 'fill', fromPeUnwind: true };
   }
   const result = await unwindArm64({
-    image: found.image,
+    image,
     entry,
     moduleBase: module.base,
     registers: last.registers,

@@ -67,6 +67,14 @@ export class WalkState {
     return this.stack?.word(address, this.wordSize);
   }
 
+  /** The PE image of the last frame's module, when one can be had. */
+  async lastFrameImage(): Promise<{ module: Module; image: PeImage } | undefined> {
+    const module = this.last.module;
+    if (!module || !this.images) return undefined;
+    const found = await this.images.imageFor(module);
+    return found ? { module, image: found.image } : undefined;
+  }
+
   async symbolsAt(address: bigint): Promise<{ symbols: ModuleSymbols | undefined; rva: number } | undefined> {
     const module = this.modules.find(address);
     if (!module) return undefined;
