@@ -12,6 +12,11 @@ import { defaultWalkOptions, walkThread, WalkState, type CodeReader, type CpuUnw
 import { x86Unwinder } from '../unwind/x86.js';
 import { crashReason, explainCrash } from './crash-reason.js';
 import { symbolizeFromExports } from './export-symbols.js';
+import type { Finding } from './findings.js';
+import { decodeX86Prologue } from './prologue.js';
+import { findRecursion, type Recursion } from './recursion.js';
+import { stackFindings } from './stack-findings.js';
+import { frameFunctionKey, measureStack, type StackUsage } from './stack-usage.js';
 import { ModuleImages, type ImageFileOpener } from '../images/module-images.js';
 
 export interface AnalyzeOptions {
@@ -47,12 +52,20 @@ export interface ThreadAnalysis {
   readonly stackMemory: { readonly base: bigint; readonly size: number } | undefined;
 }
 
+/** A walked thread with what its stack tells: extent, usage per frame/module/function, recursion. */
+export interface ThreadReport extends ThreadAnalysis {
+  readonly usage: StackUsage;
+  readonly recursion: readonly Recursion[];
+}
+
 export interface Analysis {
   readonly snapshot: Snapshot;
   readonly crash: CrashInfo | undefined;
   /** Index into `threads` of the crashing or requesting thread. */
   readonly crashingThreadIndex: number | undefined;
-  readonly threads: readonly ThreadAnalysis[];
+  readonly threads: readonly ThreadReport[];
+  /** What the analysis concluded (stack overflow, recursion, ...), most important first per thread. */
+  readonly findings: readonly Finding[];
   /** Modules for which a symbol file was found. */
   readonly modulesWithSymbols: ReadonlySet<Module>;
   /** The main executable: Breakpad takes the first module of the list. */
@@ -124,7 +137,8 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     walkOptions,
     warnings,
   };
-  const threads: ThreadAnalysis[] = [];
+  const threads: ThreadReport[] = [];
+  const findings: Finding[] = [];
   let crashingThreadIndex: number | undefined;
   for (const thread of snapshot.threads) {
     if (snapshot.breakpad?.dumpThreadId !== undefined && thread.id === snapshot.breakpad.dumpThreadId) continue;
@@ -134,13 +148,21 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     const context = crashed && exception?.context ? exception.context : thread.context;
     const analysed = await analyzeThread(env, thread, context, crashed);
     await symbolizeFromExports(analysed.frames, images);
-    threads.push(analysed);
+    await decodeX86Prologues(analysed, env.code);
+    const usage = await measureStack(snapshot, analysed);
+    const recursion = findRecursion(analysed.frames.map(frameFunctionKey));
+    findings.push(...stackFindings(analysed, usage, recursion, crash));
+    threads.push({ ...analysed, usage, recursion });
   }
+  // The crashing thread's findings first.
+  const crashedId = crashingThreadIndex === undefined ? undefined : threads[crashingThreadIndex]!.thread.id;
+  findings.sort((a, b) => Number(b.threadId === crashedId) - Number(a.threadId === crashedId));
   return {
     snapshot,
     crash,
     crashingThreadIndex,
     threads,
+    findings,
     modulesWithSymbols: provider.found,
     mainModule: snapshot.modules[0],
     warnings,
@@ -157,6 +179,16 @@ interface WalkEnvironment {
   readonly code: CodeReader;
   readonly walkOptions: WalkOptions;
   readonly warnings: string[];
+}
+
+/** x86 frames whose function start is known: the fixed local allocation their prologue makes. */
+async function decodeX86Prologues(t: ThreadAnalysis, code: CodeReader): Promise<void> {
+  if (t.context?.cpu !== 'x86') return;
+  for (const frame of t.frames) {
+    if (!frame.module || !frame.symbol || frame.fixedAllocation !== undefined) continue;
+    const bytes = await code(frame.module.base + BigInt(frame.symbol.functionAddress), 64);
+    if (bytes) frame.fixedAllocation = decodeX86Prologue(bytes).localAllocation;
+  }
 }
 
 /** Code bytes from the dump's memory, else from the module's image. */

@@ -6,6 +6,7 @@ import { FormatError } from '../io/errors.js';
 import { openFileSource } from '../node/file-source.js';
 import { FileDirectories } from '../node/directories.js';
 import { toJson } from '../report/json.js';
+import { renderKf } from '../report/kf.js';
 import { renderText } from '../report/text.js';
 import { SymbolStoreProvider } from '../symbolize/store-provider.js';
 import { defaultWalkOptions } from '../unwind/walker.js';
@@ -16,7 +17,7 @@ const SAMPLE = fileURLToPath(new URL('../../samples/stack_exhaustion.dmp', impor
 interface CliOptions {
   symbols: string[];
   modules: string[];
-  format: 'text' | 'json';
+  format: 'text' | 'json' | 'kf';
   threads: 'all' | 'crashed';
   maxFrames: number;
   pretty: boolean;
@@ -39,7 +40,7 @@ function program(): Command {
     .argument('[dump]', 'minidump file (default: a bundled sample, a real stack overflow)')
     .option('-s, --symbols <dir>', 'Breakpad symbol store directory (repeatable; first hit wins)', collect, [] as string[])
     .option('-m, --modules <dir>', 'directory of module images (.exe/.dll), flat or symbol-server layout (repeatable)', collect, [] as string[])
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'kf']).default('text'))
     .addOption(new Option('--threads <which>', 'threads to report').choices(['all', 'crashed']).default('all'))
     .option('--max-frames <n>', 'stop each walk after this many frames', positiveInt, defaultWalkOptions.maxFrames)
     .option('--no-pretty', 'compact JSON')
@@ -78,7 +79,9 @@ async function run(argv: string[]): Promise<number> {
     const output =
       opts.format === 'json'
         ? JSON.stringify(toJson(analysis, { threads: opts.threads }), null, opts.pretty ? 2 : undefined) + '\n'
-        : renderText(analysis, { threads: opts.threads });
+        : opts.format === 'kf'
+          ? renderKf(analysis, { threads: opts.threads })
+          : renderText(analysis, { threads: opts.threads });
     await writeOut(output);
     for (const w of [...symbols.warnings, ...analysis.notes]) process.stderr.write(`stackhog: note: ${w}\n`);
     if (analysis.warnings.length > 0) {

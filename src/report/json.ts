@@ -1,4 +1,5 @@
-import type { Analysis, ThreadAnalysis } from '../analyze/process.js';
+import type { Analysis, ThreadReport } from '../analyze/process.js';
+import type { Finding } from '../analyze/findings.js';
 import { registerOrder, type Cpu } from '../model/cpu.js';
 import type { Module } from '../model/snapshot.js';
 import type { FrameTrust, StackFrame } from '../unwind/frame.js';
@@ -16,7 +17,7 @@ export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed
   const cpu = snapshot.system.cpu;
   const modules = snapshot.modules;
   const crashedIndex = analysis.crashingThreadIndex;
-  const threadCpu = (t: ThreadAnalysis): Cpu => t.context?.cpu ?? cpu;
+  const threadCpu = (t: ThreadReport): Cpu => t.context?.cpu ?? cpu;
   const threads = analysis.threads.map((t) => threadJson(t, threadCpu(t), analysis));
   const crashed = crashedIndex === undefined ? null : analysis.threads[crashedIndex]!;
   return {
@@ -70,6 +71,7 @@ export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed
           })),
         }
       : null,
+    findings: analysis.findings.map((f) => findingJson(f, cpu)),
     warnings: analysis.warnings,
   };
 }
@@ -92,7 +94,7 @@ function moduleJson(m: Module, cpu: Cpu, analysis: Analysis): unknown {
   };
 }
 
-function registersJson(t: ThreadAnalysis, cpu: Cpu): Record<string, string> {
+function registersJson(t: ThreadReport, cpu: Cpu): Record<string, string> {
   const out: Record<string, string> = {};
   const ctx = t.frames[0]?.registers ?? t.context?.registers;
   if (!ctx) return out;
@@ -103,8 +105,10 @@ function registersJson(t: ThreadAnalysis, cpu: Cpu): Record<string, string> {
   return out;
 }
 
-function threadJson(t: ThreadAnalysis, cpu: Cpu, analysis: Analysis): Record<string, unknown> {
+function threadJson(t: ThreadReport, cpu: Cpu, analysis: Analysis): Record<string, unknown> {
   const sizes = frameSizes(t.frames);
+  const u = t.usage;
+  const ptr = (v: bigint | undefined): string | null => (v === undefined ? null : hexPtr(v, cpu));
   return {
     thread_id: t.thread.id,
     thread_name: t.thread.name ?? null,
@@ -112,6 +116,40 @@ function threadJson(t: ThreadAnalysis, cpu: Cpu, analysis: Analysis): Record<str
     frame_count: t.frames.length,
     frames_truncated: t.truncated,
     frames: t.frames.map((f, i) => frameJson(f, i, sizes[i], cpu, analysis)),
+    stack: {
+      base: ptr(u.base),
+      limit: ptr(u.limit),
+      reserve_base: ptr(u.reserveBase),
+      bounds_source: u.boundsSource ?? null,
+      stack_pointer: ptr(u.stackPointer),
+      used_bytes: u.usedBytes ?? null,
+      reserve_bytes: u.reserveBytes ?? null,
+      used_percent: u.usedPercent === undefined ? null : Math.round(u.usedPercent * 100) / 100,
+      percent_of: u.percentOf ?? null,
+    },
+    stack_usage: {
+      walked_bytes: u.walkedBytes,
+      by_module: u.byModule.map((m) => ({ module: m.name, bytes: m.bytes, frames: m.frames, share: round4(m.share) })),
+      by_function: u.byFunction.map((m) => ({ function: m.name, bytes: m.bytes, frames: m.frames, share: round4(m.share) })),
+    },
+    findings: analysis.findings.filter((f) => f.threadId === t.thread.id).map((f) => findingJson(f, cpu)),
+  };
+}
+
+function round4(x: number): number {
+  return Math.round(x * 10000) / 10000;
+}
+
+export function findingJson(f: Finding, cpu: Cpu): unknown {
+  return {
+    kind: f.kind,
+    severity: f.severity,
+    thread_id: f.threadId ?? null,
+    frame: f.frame ?? null,
+    address: f.address === undefined ? null : hexPtr(f.address, cpu),
+    summary: f.summary,
+    evidence: f.evidence,
+    data: f.data,
   };
 }
 

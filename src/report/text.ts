@@ -1,4 +1,4 @@
-import type { Analysis, ThreadAnalysis } from '../analyze/process.js';
+import type { Analysis, ThreadAnalysis, ThreadReport } from '../analyze/process.js';
 import { registerOrder, pointerWidth, type Cpu } from '../model/cpu.js';
 import type { StackFrame } from '../unwind/frame.js';
 import { hexPad, moduleName, trustDescription } from './format.js';
@@ -40,6 +40,14 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
   } else {
     out.push('Process uptime: not available');
   }
+  if (analysis.findings.length > 0) {
+    out.push('');
+    out.push('Findings:');
+    for (const f of analysis.findings) {
+      out.push(`  [${f.severity}] ${f.summary}${f.threadId !== undefined ? ` (thread 0x${f.threadId.toString(16)})` : ''}`);
+      for (const e of f.evidence) out.push(`      - ${e}`);
+    }
+  }
 
   const crashedIndex = analysis.crashingThreadIndex;
   if (crashedIndex !== undefined) {
@@ -47,6 +55,7 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
     out.push('');
     out.push(`Thread ${crashedIndex} (${analysis.crash ? 'crashed' : 'requested dump, did not crash'})${threadLabel(t)}`);
     out.push(...renderStack(t, t.context?.cpu ?? sys.cpu));
+    out.push(...renderUsage(t, t.context?.cpu ?? sys.cpu));
   }
   if (options.threads !== 'crashed') {
     analysis.threads.forEach((t, i) => {
@@ -54,6 +63,7 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
       out.push('');
       out.push(`Thread ${i}${threadLabel(t)}`);
       out.push(...renderStack(t, t.context?.cpu ?? sys.cpu));
+      out.push(...renderUsage(t, t.context?.cpu ?? sys.cpu));
     });
   }
 
@@ -84,6 +94,26 @@ function threadLabel(t: ThreadAnalysis): string {
 function symbolWarning(analysis: Analysis, m: (typeof analysis.snapshot.modules)[number]): string {
   const needed = analysis.threads.some((t) => t.frames.some((f) => f.module === m));
   return needed ? `  (WARNING: No symbols, ${baseName(m.debugFile)}, ${m.debugId})` : '';
+}
+
+/** The thread's stack extent and its biggest users, after its frames. */
+function renderUsage(t: ThreadReport, cpu: Cpu): string[] {
+  const u = t.usage;
+  const digits = pointerWidth(cpu) * 2;
+  const out: string[] = [];
+  if (u.base !== undefined && u.limit !== undefined) {
+    const used =
+      u.usedBytes === undefined
+        ? ''
+        : `  used 0x${u.usedBytes.toString(16)} (${u.usedBytes} bytes${u.usedPercent !== undefined ? `, ${u.usedPercent.toFixed(1)}% of the ${u.percentOf === 'reserve' ? 'reserved' : 'committed'} stack` : ''})`;
+    const source = u.boundsSource === 'teb' ? 'from the TEB' : 'from the captured stack memory';
+    out.push(`    Stack: base ${hexPad(u.base, digits)}  limit ${hexPad(u.limit, digits)}${u.reserveBase !== undefined ? `  reserve ${hexPad(u.reserveBase, digits)}` : ''}${used}  (bounds ${source})`);
+  }
+  const modules = u.byModule.filter((m) => m.bytes > 0).slice(0, 5);
+  if (modules.length > 0) {
+    out.push(`    Stack by module: ${modules.map((m) => `${m.name} 0x${m.bytes.toString(16)} (${(m.share * 100).toFixed(1)}%, ${m.frames} frame${m.frames === 1 ? '' : 's'})`).join('; ')}`);
+  }
+  return out;
 }
 
 function renderStack(t: ThreadAnalysis, cpu: Cpu): string[] {

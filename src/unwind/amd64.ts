@@ -84,6 +84,7 @@ async function callerByPeUnwind(state: WalkState): Promise<CallerCandidate | und
     isContextFrame,
   });
   if (!result || (result.kind === 'leaf' && !isContextFrame)) return undefined;
+  last.fixedAllocation = result.fixedAllocation;
   if (!result.registers.has('rip') || !result.registers.has('rsp')) return undefined;
   return { trust: 'cfi', registers: result.registers, stale: 'fill', interrupted: result.kind === 'machine_frame', fromPeUnwind: true };
 }

@@ -90,6 +90,7 @@ async function callerByPeUnwind(state: WalkState): Promise<CallerCandidate | und
     stripPointerAuth: (address) => ptrauthStrip(state, address),
   });
   if (!result || !result.registers.has('pc') || !result.registers.has('sp')) return undefined;
+  last.fixedAllocation = result.fixedAllocation;
   result.registers.set('pc', ptrauthStrip(state, result.registers.get('pc')!));
   return { trust: 'cfi', registers: result.registers, stale: 'fill', interrupted: result.kind === 'machine_frame', fromPeUnwind: true };
 }

@@ -40,6 +40,8 @@ export interface StackFrame {
   symbolSource: 'symbol-file' | 'pe-export' | undefined;
   /** Whether symbols were found for the frame's module. */
   symbolsLoaded: boolean;
+  /** The fixed stack allocation of this frame's prologue (PE unwind data, or the decoded x86 prologue). */
+  fixedAllocation: number | undefined;
   /** x86: the parameter size of this frame's function, from STACK WIN or a covering FUNC, once a walk step looked. */
   parameterSize: number | undefined;
 }

@@ -243,6 +243,7 @@ async function makeFrame(
     symbol: undefined,
     symbolSource: undefined,
     symbolsLoaded: false,
+    fixedAllocation: undefined,
     parameterSize: undefined,
   };
   if (module) {

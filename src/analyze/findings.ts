@@ -1,0 +1,23 @@
+/** How much a finding matters to someone triaging the dump. */
+export type Severity = 'info' | 'warning' | 'error' | 'critical';
+
+/**
+ * Something the analysis concluded, in words for a person and in fields for a pipeline. Findings
+ * are results, not errors: they never change the exit code.
+ */
+export interface Finding {
+  /** Stable identifier of the kind: `stack_overflow`, `recursion`, ... */
+  readonly kind: string;
+  readonly severity: Severity;
+  /** The thread it concerns (its id), when it concerns one. */
+  readonly threadId: number | undefined;
+  /** Index of the frame it concerns in that thread's walk, when it concerns one. */
+  readonly frame: number | undefined;
+  readonly address: bigint | undefined;
+  /** One sentence: what was found. */
+  readonly summary: string;
+  /** Why we say so and what to look at next, one point per line. */
+  readonly evidence: readonly string[];
+  /** Machine-readable details of the kind. */
+  readonly data: Readonly<Record<string, unknown>>;
+}

@@ -1,0 +1,107 @@
+import type { CrashInfo, ThreadAnalysis } from './process.js';
+import type { Finding } from './findings.js';
+import type { Recursion } from './recursion.js';
+import type { StackUsage, UsageTotal } from './stack-usage.js';
+
+const STATUS_STACK_OVERFLOW = 0xc00000fd;
+const PAGE = 0x1000n;
+
+function kib(bytes: number): string {
+  return bytes >= 10240 ? `${(bytes / 1024).toFixed(0)} KiB` : `${bytes} bytes`;
+}
+
+function hex(n: number | bigint): string {
+  return `0x${n.toString(16)}`;
+}
+
+function percent(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
+}
+
+function top(totals: readonly UsageTotal[], n: number): string {
+  return totals
+    .filter((t) => t.bytes > 0)
+    .slice(0, n)
+    .map((t) => `${t.name} ${hex(t.bytes)} (${kib(t.bytes)}, ${t.frames} frame${t.frames === 1 ? '' : 's'}, ${percent(t.share)})`)
+    .join('; ');
+}
+
+/** Bytes a recursion's frames hold, and per cycle. */
+export function recursionBytes(r: Recursion, usage: StackUsage): { total: number; perCycle: number } {
+  let total = 0;
+  for (let i = r.start; i < r.start + r.length; i++) total += usage.frames[i]?.size ?? 0;
+  let perCycle = 0;
+  for (let i = r.start; i < r.start + r.cycle.length; i++) perCycle += usage.frames[i]?.size ?? 0;
+  return { total, perCycle };
+}
+
+/** Findings about one thread's stack: recursion, and an overflow with who caused it. */
+export function stackFindings(t: ThreadAnalysis, usage: StackUsage, recursion: readonly Recursion[], crash: CrashInfo | undefined): Finding[] {
+  const findings: Finding[] = [];
+  const threadId = t.thread.id;
+  const overflowException = t.crashed && crash?.code === STATUS_STACK_OVERFLOW;
+  const nearLimit =
+    usage.boundsSource === 'teb' && usage.limit !== undefined && usage.stackPointer !== undefined && usage.stackPointer < usage.limit + PAGE;
+  const overflow = overflowException || nearLimit;
+
+  for (const r of recursion) {
+    const bytes = recursionBytes(r, usage);
+    const cycle = r.cycle.join(' → ');
+    findings.push({
+      kind: 'recursion',
+      severity: overflow ? 'error' : 'warning',
+      threadId,
+      frame: r.start,
+      address: t.frames[r.start]?.ip,
+      summary:
+        r.cycle.length === 1
+          ? `${r.cycle[0]} recurses: ${r.length} frames of ${hex(bytes.perCycle)} bytes each (${kib(bytes.total)} of stack)`
+          : `a cycle of ${r.cycle.length} frames repeats ${r.repeats} times (${r.length} frames, ${hex(bytes.perCycle)} bytes per cycle, ${kib(bytes.total)} of stack): ${cycle}`,
+      evidence: [
+        `frames ${r.start}–${r.start + r.length - 1} repeat the sequence ${cycle}`,
+        r.cycle.length === 1
+          ? "look for the recursion's exit condition, or for input that makes it too deep"
+          : 'these modules call back into each other (re-entrancy): look at what each passes down and why the chain does not end',
+      ],
+      data: { cycle: r.cycle, repeats: r.repeats, frames: r.length, first_frame: r.start, bytes: bytes.total, bytes_per_cycle: bytes.perCycle },
+    });
+  }
+
+  if (overflow) {
+    const evidence: string[] = [];
+    if (overflowException) evidence.push('the exception is EXCEPTION_STACK_OVERFLOW (0xC00000FD): the thread touched the guard page below its stack');
+    if (nearLimit) evidence.push(`the stack pointer ${hex(usage.stackPointer!)} is within a page of the stack limit ${hex(usage.limit!)}`);
+    if (usage.usedBytes !== undefined) {
+      evidence.push(
+        `${kib(usage.usedBytes)} (${hex(usage.usedBytes)}) of stack in use` +
+          (usage.usedPercent !== undefined ? `, ${usage.usedPercent.toFixed(1)}% of the ${usage.percentOf === 'reserve' ? 'reserved' : 'committed'} stack` : ''),
+      );
+    }
+    const modules = top(usage.byModule, 3);
+    if (modules) evidence.push(`largest users by module: ${modules}`);
+    const functions = top(usage.byFunction, 3);
+    if (functions) evidence.push(`largest users by function: ${functions}`);
+    const biggest = recursion.map((r) => ({ r, bytes: recursionBytes(r, usage).total })).sort((a, b) => b.bytes - a.bytes)[0];
+    if (biggest) evidence.push(`recursion: ${biggest.r.cycle.join(' → ')} repeats over ${biggest.r.length} frames holding ${kib(biggest.bytes)}`);
+    else evidence.push('no recursion: the stack was filled by deep nesting or large frames; see the per-function totals');
+    const culprit = usage.byModule.find((m) => m.bytes > 0);
+    findings.unshift({
+      kind: 'stack_overflow',
+      severity: 'critical',
+      threadId,
+      frame: 0,
+      address: usage.stackPointer,
+      summary: culprit
+        ? `stack overflow: ${culprit.name} holds ${percent(culprit.share)} of the used stack${biggest ? ` (recursion of ${biggest.r.cycle.join(' → ')})` : ''}`
+        : 'stack overflow',
+      evidence,
+      data: {
+        used_bytes: usage.usedBytes ?? null,
+        used_percent: usage.usedPercent ?? null,
+        top_modules: usage.byModule.slice(0, 5).map((m) => ({ module: m.name, bytes: m.bytes, frames: m.frames, share: m.share })),
+        top_functions: usage.byFunction.slice(0, 5).map((m) => ({ function: m.name, bytes: m.bytes, frames: m.frames, share: m.share })),
+      },
+    });
+  }
+  return findings;
+}

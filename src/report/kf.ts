@@ -1,0 +1,129 @@
+import type { Analysis } from '../analyze/process.js';
+import { pointerWidth, type Cpu } from '../model/cpu.js';
+import type { Module } from '../model/snapshot.js';
+import { registerValue, type StackFrame } from '../unwind/frame.js';
+import { baseName } from '../symbolize/symbol-store.js';
+
+/** One row of WinDbg's `kf`: Memory, ChildEBP (x86) or Child-SP (x64), RetAddr, location. */
+export interface KfRow {
+  /** This row's frame pointer minus the previous row's: undefined on the first row. */
+  readonly memory: bigint | undefined;
+  readonly childFrame: bigint;
+  readonly returnAddress: bigint;
+  readonly location: string;
+  /** The module the location is in (for per-module totals), when known. */
+  readonly module: string | undefined;
+  readonly inline?: boolean;
+}
+
+export interface KfModuleTotal {
+  readonly module: string;
+  readonly bytes: bigint;
+  readonly rows: number;
+}
+
+/** WinDbg's module name: the file name without its extension. */
+export function windbgModuleName(module: Module): string {
+  const file = baseName(module.codeFile);
+  const dot = file.lastIndexOf('.');
+  return dot > 0 ? file.slice(0, dot) : file;
+}
+
+/** `module!function+0xN`, `module+0xN` or `0xADDRESS`, as WinDbg prints a frame. */
+export function windbgLocation(frame: StackFrame): string {
+  const m = frame.module;
+  if (!m) return `0x${frame.ip.toString(16)}`;
+  const name = windbgModuleName(m);
+  const s = frame.symbol;
+  if (!s) return `${name}+0x${(frame.ip - m.base).toString(16)}`;
+  const offset = frame.ip - m.base - BigInt(s.functionAddress);
+  return `${name}!${s.functionName}${offset === 0n ? '' : `+0x${offset.toString(16)}`}`;
+}
+
+function address(value: bigint, width: 4 | 8): string {
+  const h = value.toString(16).padStart(width * 2, '0');
+  return width === 8 ? `${h.slice(0, 8)}\`${h.slice(8)}` : h;
+}
+
+/** Rows for a walked thread: x86 uses each frame's EBP as ChildEBP, x64/arm64 its stack pointer. */
+export function kfRowsForFrames(frames: readonly StackFrame[], cpu: Cpu): KfRow[] {
+  const rows: KfRow[] = [];
+  let previous: bigint | undefined;
+  frames.forEach((frame, i) => {
+    const m = frame.module;
+    for (const inline of frame.symbol?.inlines ?? []) {
+      rows.push({ memory: undefined, childFrame: -1n, returnAddress: -1n, location: `${m ? windbgModuleName(m) : '?'}!${inline.name}`, module: m ? windbgModuleName(m) : undefined, inline: true });
+    }
+    const childFrame = cpu === 'x86' ? registerValue(frame, 'ebp') : frame.sp;
+    rows.push({
+      memory: previous === undefined ? undefined : childFrame - previous,
+      childFrame,
+      returnAddress: frames[i + 1]?.ip ?? 0n,
+      location: windbgLocation(frame),
+      module: m ? windbgModuleName(m) : undefined,
+    });
+    previous = childFrame;
+  });
+  return rows;
+}
+
+/** Sums of the Memory column per module of the row's location, largest first (how the blog adds up its hogs). */
+export function kfModuleTotals(rows: readonly KfRow[]): KfModuleTotal[] {
+  const totals = new Map<string, { bytes: bigint; rows: number }>();
+  for (const r of rows) {
+    if (r.inline) continue;
+    const key = r.module ?? '(no module)';
+    const t = totals.get(key) ?? { bytes: 0n, rows: 0 };
+    if (r.memory !== undefined && r.memory > 0n) t.bytes += r.memory;
+    t.rows += 1;
+    totals.set(key, t);
+  }
+  return [...totals.entries()]
+    .map(([module, t]) => ({ module, bytes: t.bytes, rows: t.rows }))
+    .sort((a, b) => (b.bytes > a.bytes ? 1 : b.bytes < a.bytes ? -1 : a.module.localeCompare(b.module)));
+}
+
+/** The listing itself: a header and one line per row, as WinDbg's `kf` prints it. */
+export function renderKfRows(rows: readonly KfRow[], width: 4 | 8): string[] {
+  const frameWidth = width === 8 ? 17 : 8;
+  const header = width === 8 ? '  Memory  Child-SP          RetAddr           Call Site' : '  Memory  ChildEBP RetAddr  ';
+  const out = [header];
+  for (const r of rows) {
+    if (r.inline) {
+      out.push(`${''.padStart(8)} ${'(Inline)'.padEnd(frameWidth)} ${'--------'.padEnd(frameWidth)} ${r.location}`);
+      continue;
+    }
+    const memory = r.memory === undefined ? '' : r.memory < 0n ? `-${(-r.memory).toString(16)}` : r.memory.toString(16);
+    out.push(`${memory.padStart(8)} ${address(r.childFrame, width)} ${address(r.returnAddress, width)} ${r.location}`);
+  }
+  return out;
+}
+
+export function renderKfTotals(rows: readonly KfRow[]): string[] {
+  const totals = kfModuleTotals(rows).filter((t) => t.bytes > 0n);
+  if (totals.length === 0) return [];
+  const nameWidth = Math.max(...totals.map((t) => t.module.length));
+  return [
+    'Stack by module (sum of the Memory column):',
+    ...totals.map((t) => `  ${t.module.padEnd(nameWidth)}  ${`0x${t.bytes.toString(16)}`.padStart(9)}  ${t.bytes.toString().padStart(8)} bytes  ${t.rows} row${t.rows === 1 ? '' : 's'}`),
+  ];
+}
+
+/** `--format kf` for a dump: each thread as WinDbg's `kf` lists it, with per-module totals. */
+export function renderKf(analysis: Analysis, options: { threads?: 'all' | 'crashed' } = {}): string {
+  const out: string[] = [];
+  const crashed = analysis.crashingThreadIndex;
+  const order = analysis.threads.map((_, i) => i).filter((i) => options.threads !== 'crashed' || i === crashed);
+  if (crashed !== undefined && order.includes(crashed)) order.splice(order.indexOf(crashed), 1), order.unshift(crashed);
+  for (const i of order) {
+    const t = analysis.threads[i]!;
+    const cpu = t.context?.cpu ?? analysis.snapshot.system.cpu;
+    const rows = kfRowsForFrames(t.frames, cpu);
+    if (out.length > 0) out.push('');
+    out.push(`Thread ${i}${i === crashed ? ' (crashed)' : ''} id 0x${t.thread.id.toString(16)}${t.thread.name ? ` "${t.thread.name}"` : ''}`);
+    out.push(...renderKfRows(rows, pointerWidth(cpu)));
+    const totals = renderKfTotals(rows);
+    if (totals.length > 0) out.push('', ...totals);
+  }
+  return out.join('\n') + '\n';
+}
