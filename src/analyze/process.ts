@@ -1,6 +1,6 @@
 import type { ByteSource } from '../io/byte-source.js';
 import { readMinidump } from '../formats/minidump/read-minidump.js';
-import type { Cpu, CpuContext } from '../model/cpu.js';
+import { specialRegisters, type Cpu, type CpuContext } from '../model/cpu.js';
 import { MemoryBlock } from '../model/memory.js';
 import { ModuleIndex } from '../model/module-index.js';
 import type { Module, Snapshot, Thread } from '../model/snapshot.js';
@@ -8,10 +8,12 @@ import { noSymbols, type SymbolProvider } from '../symbolize/provider.js';
 import { amd64Unwinder } from '../unwind/amd64.js';
 import { arm64Unwinder } from '../unwind/arm64.js';
 import type { StackFrame } from '../unwind/frame.js';
-import { defaultWalkOptions, walkThread, WalkState, type CodeReader, type CpuUnwinder, type WalkOptions } from '../unwind/walker.js';
+import { defaultWalkOptions, recoveredFrame, walkThread, WalkState, type CodeReader, type CpuUnwinder, type WalkOptions } from '../unwind/walker.js';
 import { x86Unwinder } from '../unwind/x86.js';
 import { crashReason, explainCrash } from './crash-reason.js';
 import { symbolizeFromExports } from './export-symbols.js';
+import { dumpStackView } from './dump-stack-view.js';
+import { reconstructStack, startCommand, type StartTriple } from '../unwind/reconstruct/index.js';
 import type { Finding } from './findings.js';
 import { decodeX86Prologue } from './prologue.js';
 import { findRecursion, type Recursion } from './recursion.js';
@@ -26,6 +28,10 @@ export interface AnalyzeOptions {
   readonly walk?: Partial<WalkOptions>;
   /** Walk only the crashing (or requesting) thread. */
   readonly crashedThreadOnly?: boolean;
+  /** Start the crashing thread's walk here instead of its context (WinDbg's `k = BasePtr StackPtr InstructionPtr`). */
+  readonly start?: StartTriple;
+  /** Rebuild stacks the walk gives up on from the raw stack (default true). */
+  readonly reconstruct?: boolean;
 }
 
 export interface CrashInfo {
@@ -50,6 +56,15 @@ export interface ThreadAnalysis {
   readonly truncated: boolean;
   /** The stack memory the walk used, when any. */
   readonly stackMemory: { readonly base: bigint; readonly size: number } | undefined;
+  /** When the walk fell short and the raw stack was searched: the chain used and the other candidates. */
+  readonly reconstruction: ReconstructionSummary | undefined;
+}
+
+export interface ReconstructionSummary {
+  /** WinDbg's command that starts the chain whose frames were appended (trust `recovered`). */
+  readonly used: string | undefined;
+  /** Other chains found, best first, as WinDbg commands. */
+  readonly alternatives: readonly string[];
 }
 
 /** A walked thread with what its stack tells: extent, usage per frame/module/function, recursion. */
@@ -129,6 +144,7 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
 
   const images = new ModuleImages(snapshot.memory, options.images ?? []);
   const env: WalkEnvironment = {
+    reconstruct: options.reconstruct ?? true,
     snapshot,
     modules,
     symbols: provider,
@@ -145,7 +161,8 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     const crashed = requestingId !== undefined && thread.id === requestingId && crashingThreadIndex === undefined;
     if (options.crashedThreadOnly && !crashed) continue;
     if (crashed) crashingThreadIndex = threads.length;
-    const context = crashed && exception?.context ? exception.context : thread.context;
+    let context = crashed && exception?.context ? exception.context : thread.context;
+    if (options.start && (crashed || (requestingId === undefined && threads.length === 0))) context = startContext(context, snapshot, options.start);
     const analysed = await analyzeThread(env, thread, context, crashed);
     await symbolizeFromExports(analysed.frames, images);
     await decodeX86Prologues(analysed, env.code);
@@ -172,6 +189,7 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
 
 /** What every thread's walk shares. */
 interface WalkEnvironment {
+  readonly reconstruct: boolean;
   readonly snapshot: Snapshot;
   readonly modules: ModuleIndex;
   readonly symbols: SymbolProvider;
@@ -212,7 +230,7 @@ async function analyzeThread(
   const { snapshot, warnings } = env;
   const stack = await loadStack(snapshot, thread, warnings);
   const base = { thread, crashed, context, stackMemory: stack ? { base: stack.base, size: stack.bytes.length } : undefined };
-  if (!context) return { ...base, frames: [], truncated: false };
+  if (!context) return { ...base, frames: [], truncated: false, reconstruction: undefined };
   // The context's own CPU decides: an x86 thread of a WoW64 process walks as x86.
   const cpu = context.cpu;
   let unwinder = unwinderFor(cpu);
@@ -223,7 +241,67 @@ async function analyzeThread(
   }
   const state = new WalkState(cpu, stack, env.modules, env.symbols, snapshot.system.osShort, env.code, env.images);
   const { frames, truncated } = await walkThread(state, context, unwinder, env.walkOptions);
-  return { ...base, frames, truncated };
+  const reconstruction = env.reconstruct && stack && !truncated ? await reconstructAfterWalk(env, cpu, stack, unwinder, frames) : undefined;
+  return { ...base, frames, truncated, reconstruction };
+}
+
+/** The walk is short when it stops this far (and this large a share of the stack) below the captured stack's end. */
+const SHORT_WALK_BYTES = 16n * 1024n;
+
+/**
+ * When the walk stopped well short of the stack base (or its context was unusable), search the raw
+ * stack above the last frame for frame chains and append the best as `recovered` frames.
+ */
+async function reconstructAfterWalk(
+  env: WalkEnvironment,
+  cpu: Cpu,
+  stack: MemoryBlock,
+  unwinder: CpuUnwinder,
+  frames: StackFrame[],
+): Promise<ReconstructionSummary | undefined> {
+  if (cpu !== 'x86' && cpu !== 'amd64' && cpu !== 'arm64') return undefined;
+  const last = frames[frames.length - 1];
+  if (!last || last.endOfStackSp !== undefined) return undefined;
+  const inStack = last.sp >= stack.base && last.sp < stack.end;
+  const from = inStack ? last.sp : stack.base;
+  const left = stack.end - from;
+  if (inStack && (left < SHORT_WALK_BYTES || left * 4n < BigInt(stack.bytes.length))) return undefined;
+  const state = (): WalkState => new WalkState(cpu, stack, env.modules, env.symbols, env.snapshot.system.osShort, env.code, env.images);
+  const view = dumpStackView(state(), unwinder, stack, state());
+  const found = await reconstructStack(view, { fromSp: from });
+  const best = found.best;
+  const alternatives = found.alternatives.map((c) => startCommand(c.start, view.cpu));
+  // A chain worth showing: a few frames, most with validated return addresses.
+  if (!best || best.frames.length < 3 || best.score < best.frames.length * 0.75) {
+    return best || alternatives.length > 0 ? { used: undefined, alternatives: best ? [startCommand(best.start, view.cpu), ...alternatives] : alternatives } : undefined;
+  }
+  const regs = specialRegisters(cpu);
+  const maker = state();
+  let appended = 0;
+  for (const f of best.frames) {
+    if (inStack && f.sp <= last.sp) continue;
+    const registers = new Map<string, bigint>([
+      [regs.ip, f.ip],
+      [regs.sp, f.sp],
+    ]);
+    if (cpu !== 'amd64') registers.set(regs.fp, f.childFrame);
+    const frame = await recoveredFrame(maker, registers, f.ip, unwinder.returnAddressBias);
+    if (appended === 0) frame.afterGap = true;
+    frames.push(frame);
+    appended++;
+  }
+  return { used: appended > 0 ? startCommand(best.start, view.cpu) : undefined, alternatives };
+}
+
+/** The crashing thread's context with `--start` registers in place of its ip, sp and frame pointer. */
+function startContext(context: CpuContext | undefined, snapshot: Snapshot, start: StartTriple): CpuContext {
+  const cpu = context?.cpu ?? snapshot.system.cpu;
+  const regs = specialRegisters(cpu);
+  const registers = new Map(context?.registers ?? []);
+  registers.set(regs.ip, start.instructionPtr);
+  registers.set(regs.sp, start.stackPtr);
+  if (start.basePtr !== 0n || cpu === 'x86') registers.set(regs.fp, start.basePtr);
+  return { cpu, registers };
 }
 
 /** The thread's stack bytes: from its own descriptor, or else the captured region holding its stack start. */

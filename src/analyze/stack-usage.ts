@@ -77,7 +77,10 @@ export async function measureStack(snapshot: Snapshot, thread: ThreadAnalysis): 
   const frames = thread.frames;
   const cpu = thread.context?.cpu ?? snapshot.system.cpu;
   const width = pointerWidth(cpu);
-  const sp = frames[0]?.sp ?? thread.context?.registers.get(specialRegisters(cpu).sp);
+  // The innermost stack pointer that lies in the captured stack (a damaged context's may not).
+  const range = thread.stackMemory;
+  const inRange = (v: bigint): boolean => !range || (v >= range.base && v <= range.base + BigInt(range.size));
+  const sp = frames.find((f) => inRange(f.sp))?.sp ?? thread.context?.registers.get(specialRegisters(cpu).sp);
 
   // A WoW64 thread's 32-bit TEB follows its 64-bit TEB by two pages.
   const teb = cpu === 'x86' && snapshot.system.cpu === 'amd64' ? thread.thread.teb + 0x2000n : thread.thread.teb;
@@ -116,7 +119,7 @@ export async function measureStack(snapshot: Snapshot, thread: ThreadAnalysis): 
   const denominator = reserveBytes ?? committed;
   const usedPercent = usedBytes !== undefined && denominator ? (usedBytes / denominator) * 100 : undefined;
 
-  const sizes = frameSizes(frames);
+  const sizes = frameSizes(frames, thread.stackMemory);
   const frameUsage: FrameUsage[] = frames.map((f, i) => ({
     size: sizes[i],
     module: f.module ? moduleName(f.module) : '(no module)',

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { corpusPath } from '../testing/corpus.js';
+import { corpusPath, repoPath } from '../testing/corpus.js';
 import { parseBreakpadOutput } from '../testing/breakpad-parity.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -113,3 +113,36 @@ for (const path of hostile) {
     }
   });
 }
+
+test('--format kf: WinDbg columns and per-module totals of the Memory column', () => {
+  const r = stackhog(corpusPath('breakpad', 'stack_exhaustion.dmp'), '--format', 'kf', '--threads', 'crashed');
+  assert.equal(r.status, ExitCode.Ok, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.equal(lines[1], '  Memory  ChildEBP RetAddr  ');
+  assert.equal(lines[2], '         00103128 00dea6a7 crashme+0xa637');
+  assert.equal(lines[3], '    10e8 00104210 00dea6a7 crashme+0xa6a7');
+  assert.match(r.stdout, /Stack by module \(sum of the Memory column\):\n {2}crashme +0xfcaec +1034988 bytes +243 rows/);
+});
+
+test('stackhog dps: the blog capture rebuilt as kf, and as JSON', () => {
+  const text = stackhog('dps', repoPath('test-data', 'windbg', 'blog-dps.txt'), '--lm', repoPath('test-data', 'windbg', 'blog-lm.txt'));
+  assert.equal(text.status, ExitCode.Ok, text.stderr);
+  assert.match(text.stdout, /Best chain: k = b8ae6100 b8ae60f4 8081df65 \(117 frames\)/);
+  assert.match(text.stdout, /\n {9}b8ae6100 f7a2ec45 nt!IofCallDriver\+0x45\n {6}28 b8ae6128 8081df65 fltmgr!FltpDispatch\+0x6f\n/);
+  assert.match(text.stdout, /BossHog01 +0x694/);
+  const json = stackhog('dps', repoPath('test-data', 'windbg', 'blog-dps.txt'), '--format', 'json');
+  assert.equal(json.status, ExitCode.Ok, json.stderr);
+  const parsed = JSON.parse(json.stdout) as { frames: { child_sp: string; ret_addr: string; location: string; memory: number | null }[]; by_module: { module: string; bytes: number; frames: number }[] };
+  assert.deepEqual(parsed.frames[1], { child_sp: '0xb8ae6128', ret_addr: '0x8081df65', location: 'fltmgr!FltpDispatch+0x6f', memory: 0x28 });
+  assert.deepEqual(parsed.by_module.find((m) => m.module === 'MamaHog'), { module: 'MamaHog', bytes: 0x50c, frames: 5 });
+  assert.equal(stackhog('dps', '/nonexistent.txt').status, ExitCode.BadInput);
+});
+
+test('--start walks the crashing thread from the given registers', () => {
+  const r = stackhog(corpusPath('breakpad', 'stack_exhaustion.dmp'), '--threads', 'crashed', '--format', 'json', '--start', '0x104210,0x103130,0xdea6a7');
+  assert.equal(r.status, ExitCode.Ok, r.stderr);
+  const frames = (JSON.parse(r.stdout) as { crashing_thread: { frames: { offset: string; trust: string }[] } }).crashing_thread.frames;
+  assert.equal(frames[0]!.offset, '0x00dea6a7');
+  assert.equal(frames.length, 245);
+  assert.equal(stackhog('--start', 'zz,1').status, ExitCode.Usage);
+});

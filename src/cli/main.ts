@@ -1,25 +1,37 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { analyzeMinidump } from '../analyze/process.js';
+import { analyzeDps } from '../analyze/windbg-stack.js';
 import { FormatError } from '../io/errors.js';
-import { openFileSource } from '../node/file-source.js';
 import { FileDirectories } from '../node/directories.js';
+import { openFileSource } from '../node/file-source.js';
 import { toJson } from '../report/json.js';
 import { renderKf } from '../report/kf.js';
+import { dpsJson, renderDps } from '../report/dps.js';
 import { renderText } from '../report/text.js';
 import { SymbolStoreProvider } from '../symbolize/store-provider.js';
+import type { StartTriple } from '../unwind/reconstruct/index.js';
 import { defaultWalkOptions } from '../unwind/walker.js';
 import { ExitCode } from './exit-codes.js';
 
 const SAMPLE = fileURLToPath(new URL('../../samples/stack_exhaustion.dmp', import.meta.url));
 
-interface CliOptions {
+interface DumpOptions {
   symbols: string[];
   modules: string[];
   format: 'text' | 'json' | 'kf';
   threads: 'all' | 'crashed';
   maxFrames: number;
+  pretty: boolean;
+  start: bigint[] | undefined;
+}
+
+interface DpsOptions {
+  lm: string | undefined;
+  format: 'kf' | 'json';
+  start: bigint[] | undefined;
   pretty: boolean;
 }
 
@@ -33,39 +45,79 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function program(): Command {
-  return new Command()
+/** `ebp,esp,eip` (x86) or `rsp,rip` (x64/arm64), hex with or without 0x and WinDbg's backticks. */
+function startValues(value: string): bigint[] {
+  const parts = value.split(/[,\s]+/).filter(Boolean);
+  if (parts.length < 2 || parts.length > 3) throw new InvalidArgumentError('expected ebp,esp,eip or rsp,rip');
+  return parts.map((p) => {
+    const hex = p.replace(/`/g, '').replace(/^0x/i, '');
+    if (!/^[0-9a-f]+$/i.test(hex)) throw new InvalidArgumentError(`'${p}' is not a hex address`);
+    return BigInt('0x' + hex);
+  });
+}
+
+function startTriple(values: bigint[]): StartTriple {
+  return values.length === 3
+    ? { basePtr: values[0]!, stackPtr: values[1]!, instructionPtr: values[2]! }
+    : { basePtr: 0n, stackPtr: values[0]!, instructionPtr: values[1]! };
+}
+
+type Job = () => Promise<number>;
+
+function program(setJob: (job: Job) => void): Command {
+  const root = new Command()
     .name('stackhog')
-    .description('Stack forensics for crash dumps: walks every thread of a minidump and explains the crash.')
+    .description('Stack forensics for crash dumps: walks every thread of a minidump, measures who used the stack and explains the crash.')
     .argument('[dump]', 'minidump file (default: a bundled sample, a real stack overflow)')
     .option('-s, --symbols <dir>', 'Breakpad symbol store directory (repeatable; first hit wins)', collect, [] as string[])
     .option('-m, --modules <dir>', 'directory of module images (.exe/.dll), flat or symbol-server layout (repeatable)', collect, [] as string[])
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'kf']).default('text'))
     .addOption(new Option('--threads <which>', 'threads to report').choices(['all', 'crashed']).default('all'))
     .option('--max-frames <n>', 'stop each walk after this many frames', positiveInt, defaultWalkOptions.maxFrames)
+    .option('--start <regs>', "walk the crashing thread from these registers instead of its context: 'ebp,esp,eip' (x86) or 'rsp,rip'", startValues)
+    .option('--no-pretty', 'compact JSON')
+    .enablePositionalOptions()
+    .showHelpAfterError()
+    .exitOverride()
+    .action((dump: string | undefined, opts: DumpOptions) => setJob(() => runDump(dump ?? SAMPLE, opts)));
+  root
+    .command('dps')
+    .description("rebuild a stack from WinDbg's dps/dds/dqs output (and optionally lm), printed as kf")
+    .argument('<file>', 'a text file with the dps output')
+    .option('--lm <file>', "a text file with WinDbg's lm output (module ranges)")
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['kf', 'json']).default('kf'))
+    .option('--start <regs>', "start there instead of the best chain found: 'ebp,esp,eip' (x86) or 'rsp,rip'", startValues)
     .option('--no-pretty', 'compact JSON')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .action((file: string, opts: DpsOptions) => setJob(() => runDps(file, opts)));
+  return root;
 }
 
 async function run(argv: string[]): Promise<number> {
-  const cmd = program();
+  let job: Job | undefined;
+  const cmd = program((j) => (job = j));
   try {
     cmd.parse(argv);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     throw e;
   }
-  const opts = cmd.opts<CliOptions>();
-  const path = cmd.args[0] ?? SAMPLE;
+  return job ? job() : ExitCode.Ok;
+}
 
+function cannotOpen(path: string, e: unknown): number {
+  const code = (e as NodeJS.ErrnoException).code;
+  process.stderr.write(`stackhog: ${path}: cannot open (${code ?? (e instanceof Error ? e.message : String(e))})\n`);
+  return ExitCode.BadInput;
+}
+
+async function runDump(path: string, opts: DumpOptions): Promise<number> {
   let file;
   try {
     file = await openFileSource(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    process.stderr.write(`stackhog: ${path}: cannot open (${code ?? (e instanceof Error ? e.message : String(e))})\n`);
-    return ExitCode.BadInput;
+    return cannotOpen(path, e);
   }
   const dirs = new FileDirectories(opts.symbols);
   const imageDirs = new FileDirectories(opts.modules);
@@ -75,6 +127,7 @@ async function run(argv: string[]): Promise<number> {
       symbols,
       images: imageDirs.openers,
       walk: { maxFrames: opts.maxFrames },
+      ...(opts.start ? { start: startTriple(opts.start) } : {}),
     });
     const output =
       opts.format === 'json'
@@ -98,6 +151,31 @@ async function run(argv: string[]): Promise<number> {
   } finally {
     await Promise.all([file.close(), dirs.close(), imageDirs.close()]);
   }
+}
+
+async function runDps(path: string, opts: DpsOptions): Promise<number> {
+  let dps: string;
+  let lm: string | undefined;
+  try {
+    dps = await readFile(path, 'utf8');
+  } catch (e) {
+    return cannotOpen(path, e);
+  }
+  if (opts.lm !== undefined) {
+    try {
+      lm = await readFile(opts.lm, 'utf8');
+    } catch (e) {
+      return cannotOpen(opts.lm, e);
+    }
+  }
+  const analysis = await analyzeDps(dps, lm, opts.start ? startTriple(opts.start) : undefined);
+  if (!analysis) {
+    process.stderr.write(`stackhog: ${path}: no dps/dds/dqs lines (address, value) found\n`);
+    return ExitCode.BadInput;
+  }
+  const output = opts.format === 'json' ? JSON.stringify(dpsJson(analysis), null, opts.pretty ? 2 : undefined) + '\n' : renderDps(analysis, path);
+  await writeOut(output);
+  return ExitCode.Ok;
 }
 
 /** Writes to stdout, tolerating a closed pipe (e.g. `| head`). */

@@ -17,11 +17,16 @@ export function moduleName(module: Module): string {
   return baseName(module.codeFile);
 }
 
-/** Bytes frame i holds: the next frame's stack pointer minus its own; undefined for the outermost frame. */
-export function frameSizes(frames: readonly StackFrame[]): (number | undefined)[] {
+/**
+ * Bytes frame i holds: the next frame's stack pointer minus its own; undefined for the outermost
+ * frame (unless its unwind ended the stack), and, when the stack's range is given, for a frame
+ * whose stack pointer lies outside it (a damaged context).
+ */
+export function frameSizes(frames: readonly StackFrame[], stack?: { readonly base: bigint; readonly size: number }): (number | undefined)[] {
+  const inStack = (sp: bigint): boolean => !stack || (sp >= stack.base && sp <= stack.base + BigInt(stack.size));
   return frames.map((f, i) => {
     const callerSp = frames[i + 1]?.sp ?? f.endOfStackSp;
-    if (callerSp === undefined) return undefined;
+    if (callerSp === undefined || !inStack(f.sp) || !inStack(callerSp)) return undefined;
     const size = callerSp - f.sp;
     return size >= 0n && size <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(size) : undefined;
   });
@@ -42,6 +47,8 @@ export function trustDescription(frame: StackFrame): string {
       return 'stack scanning';
     case 'leaf':
       return 'simulating a return from leaf function';
+    case 'recovered':
+      return 'recovered from the raw stack after the walk stopped';
     case 'prewalked':
       return 'recovered by external stack walker';
     case 'none':

@@ -3,7 +3,7 @@ import type { Finding } from '../analyze/findings.js';
 import { registerOrder, type Cpu } from '../model/cpu.js';
 import type { Module } from '../model/snapshot.js';
 import type { FrameTrust, StackFrame } from '../unwind/frame.js';
-import { frameSizes, hexPtr, moduleName } from './format.js';
+import { hexPtr, moduleName } from './format.js';
 import { baseName } from '../symbolize/symbol-store.js';
 
 /** rust-minidump's trust names; Breakpad's leaf-return simulation is a one-word scan. */
@@ -106,8 +106,8 @@ function registersJson(t: ThreadReport, cpu: Cpu): Record<string, string> {
 }
 
 function threadJson(t: ThreadReport, cpu: Cpu, analysis: Analysis): Record<string, unknown> {
-  const sizes = frameSizes(t.frames);
   const u = t.usage;
+  const sizes = u.frames.map((f) => f.size);
   const ptr = (v: bigint | undefined): string | null => (v === undefined ? null : hexPtr(v, cpu));
   return {
     thread_id: t.thread.id,
@@ -133,6 +133,7 @@ function threadJson(t: ThreadReport, cpu: Cpu, analysis: Analysis): Record<strin
       by_function: u.byFunction.map((m) => ({ function: m.name, bytes: m.bytes, frames: m.frames, share: round4(m.share) })),
     },
     findings: analysis.findings.filter((f) => f.threadId === t.thread.id).map((f) => findingJson(f, cpu)),
+    reconstruction: t.reconstruction ? { used: t.reconstruction.used ?? null, alternatives: t.reconstruction.alternatives } : null,
   };
 }
 
@@ -171,6 +172,7 @@ function frameJson(f: StackFrame, index: number, size: number | undefined, cpu: 
     missing_symbols: m ? !analysis.modulesWithSymbols.has(m) : false,
     symbol_source: f.symbolSource === 'pe-export' ? 'exports' : f.symbolSource === 'symbol-file' ? 'symbol_file' : null,
     return_address: f.trust === 'context' ? null : hexPtr(f.ip, cpu),
+    gap_before: f.afterGap,
     stack_pointer: hexPtr(f.sp, cpu),
     frame_size: size ?? null,
   };

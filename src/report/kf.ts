@@ -14,6 +14,8 @@ export interface KfRow {
   /** The module the location is in (for per-module totals), when known. */
   readonly module: string | undefined;
   readonly inline?: boolean;
+  /** The walk stopped before this row: it was rebuilt from the raw stack. */
+  readonly afterGap?: boolean;
 }
 
 export interface KfModuleTotal {
@@ -56,11 +58,12 @@ export function kfRowsForFrames(frames: readonly StackFrame[], cpu: Cpu): KfRow[
     }
     const childFrame = cpu === 'x86' ? registerValue(frame, 'ebp') : frame.sp;
     rows.push({
-      memory: previous === undefined ? undefined : childFrame - previous,
+      memory: previous === undefined || frame.afterGap ? undefined : childFrame - previous,
       childFrame,
       returnAddress: frames[i + 1]?.ip ?? 0n,
       location: windbgLocation(frame),
       module: m ? windbgModuleName(m) : undefined,
+      afterGap: frame.afterGap,
     });
     previous = childFrame;
   });
@@ -93,6 +96,7 @@ export function renderKfRows(rows: readonly KfRow[], width: 4 | 8): string[] {
       out.push(`${''.padStart(8)} ${'(Inline)'.padEnd(frameWidth)} ${'--------'.padEnd(frameWidth)} ${r.location}`);
       continue;
     }
+    if (r.afterGap) out.push('   ----- the walk stopped; the rows below were rebuilt from the raw stack -----');
     const memory = r.memory === undefined ? '' : r.memory < 0n ? `-${(-r.memory).toString(16)}` : r.memory.toString(16);
     out.push(`${memory.padStart(8)} ${address(r.childFrame, width)} ${address(r.returnAddress, width)} ${r.location}`);
   }

@@ -123,6 +123,7 @@ function renderStack(t: ThreadAnalysis, cpu: Cpu): string[] {
     return out;
   }
   displayFrames(t.frames).forEach((entry, n) => {
+    if (entry.frame.afterGap && !entry.inline) out.push('    --- the walk stopped above; the frames below were rebuilt from the raw stack ---');
     out.push(`${String(n).padStart(2)}  ${entry.location}`);
     if (entry.inline) {
       out.push(' ');
@@ -133,6 +134,11 @@ function renderStack(t: ThreadAnalysis, cpu: Cpu): string[] {
     }
   });
   if (t.truncated) out.push(`    (walk stopped at the frame limit)`);
+  const r = (t as Partial<ThreadReport>).reconstruction;
+  if (r) {
+    if (r.used) out.push(`    Rebuilt from WinDbg's ${r.used}`);
+    if (r.alternatives.length > 0) out.push(`    Other chains in the raw stack: ${r.alternatives.join('; ')}`);
+  }
   return out;
 }
 

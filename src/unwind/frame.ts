@@ -5,10 +5,12 @@ import type { SymbolInfo } from '../symbolize/provider.js';
  * How a frame was found, in rust-minidump's words; `leaf` is Breakpad's "simulating a return
  * from leaf function" (a one-word scan of the context frame).
  */
-export type FrameTrust = 'context' | 'cfi' | 'cfi_scan' | 'frame_pointer' | 'scan' | 'leaf' | 'prewalked' | 'none';
+export type FrameTrust = 'context' | 'cfi' | 'cfi_scan' | 'frame_pointer' | 'scan' | 'leaf' | 'prewalked' | 'recovered' | 'none';
 
 export interface StackFrame {
   readonly trust: FrameTrust;
+  /** The walk gave up before this frame: it and the frames after it were rebuilt from the raw stack. */
+  afterGap: boolean;
   /** For `cfi` frames: whether the rules came from a symbol file or from the module's PE unwind data. */
   cfiSource: 'symbol-file' | 'pe-unwind' | undefined;
   /** Registers known in this frame (callee-saved ones recovered by CFI, etc.). */

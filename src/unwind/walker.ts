@@ -212,10 +212,41 @@ function staleValues(state: WalkState, callee: StackFrame, candidate: CallerCand
   return stale;
 }
 
+/**
+ * One unwind step from an arbitrary (ip, sp), as if a frame were executing at the return address
+ * `ip` with stack pointer `sp`: only exact unwind data counts (PE unwind data or STACK CFI), no
+ * scanning or frame-pointer guesses. For confirming candidate frames during stack reconstruction.
+ */
+export async function unwindStep(
+  state: WalkState,
+  unwinder: CpuUnwinder,
+  ip: bigint,
+  sp: bigint,
+): Promise<{ ip: bigint; sp: bigint } | undefined> {
+  const regs = specialRegisters(state.cpu);
+  const registers = new Map([
+    [regs.ip, ip],
+    [regs.sp, sp],
+  ]);
+  state.frames.length = 0;
+  state.frames.push(await makeFrame(state, 'scan', registers, new Map(), ip, ip - unwinder.returnAddressBias, false));
+  const caller = await unwinder.callerFrame(state, false);
+  if (!caller || caller.trust !== 'cfi') return undefined;
+  const callerIp = caller.registers.get(regs.ip);
+  const callerSp = caller.registers.get(regs.sp);
+  if (callerIp === undefined || callerSp === undefined || callerSp <= sp) return undefined;
+  return { ip: callerIp, sp: callerSp };
+}
+
 /** Breakpad's TerminateWalk: an instruction pointer below 4 KiB, or a stack pointer that did not grow. */
 function terminates(callerIp: bigint, callerSp: bigint, calleeSp: bigint, firstUnwind: boolean): boolean {
   if (callerIp < 0x1000n) return true;
   return firstUnwind ? callerSp < calleeSp : callerSp <= calleeSp;
+}
+
+/** A frame for an address found outside the walk (stack reconstruction): attributed and symbolised like any other. */
+export async function recoveredFrame(state: WalkState, registers: Map<string, bigint>, ip: bigint, bias: bigint): Promise<StackFrame> {
+  return makeFrame(state, 'recovered', registers, new Map(), ip, ip - bias, false);
 }
 
 async function makeFrame(
@@ -231,6 +262,7 @@ async function makeFrame(
   const sp = registers.get(specialRegisters(state.cpu).sp) ?? 0n;
   const frame: StackFrame = {
     trust,
+    afterGap: false,
     cfiSource: undefined,
     registers,
     stale,
