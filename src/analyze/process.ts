@@ -13,7 +13,7 @@ import { x86Unwinder } from '../unwind/x86.js';
 import { crashReason, explainCrash } from './crash-reason.js';
 import { symbolizeFromExports } from './export-symbols.js';
 import { dumpStackView } from './dump-stack-view.js';
-import { reconstructStack, startCommand, type StartTriple } from '../unwind/reconstruct/index.js';
+import { reconstructStack, startCommand, type RecoveredFrame, type StackView, type StartTriple } from '../unwind/reconstruct/index.js';
 import type { Finding } from './findings.js';
 import { decodeX86Prologue } from './prologue.js';
 import { findRecursion, type Recursion } from './recursion.js';
@@ -245,8 +245,8 @@ async function analyzeThread(
   return { ...base, frames, truncated, reconstruction };
 }
 
-/** The walk is short when it stops this far (and this large a share of the stack) below the captured stack's end. */
-const SHORT_WALK_BYTES = 16n * 1024n;
+/** The walk is short when it stops this far (and at least a quarter of the captured stack) below its end. */
+const SHORT_WALK_BYTES = 2n * 1024n;
 
 /**
  * When the walk stopped well short of the stack base (or its context was unusable), search the raw
@@ -271,8 +271,9 @@ async function reconstructAfterWalk(
   const found = await reconstructStack(view, { fromSp: from });
   const best = found.best;
   const alternatives = found.alternatives.map((c) => startCommand(c.start, view.cpu));
-  // A chain worth showing: a few frames, most with validated return addresses.
-  if (!best || best.frames.length < 3 || best.score < best.frames.length * 0.75) {
+  // A chain worth showing: a few frames, most with validated return addresses, and on x64 most links
+  // confirmed by unwind data (without it a chain is no better than scanning).
+  if (!best || best.frames.length < 3 || best.score < best.frames.length * 0.75 || !(await confirmedByUnwinding(view, best.frames))) {
     return best || alternatives.length > 0 ? { used: undefined, alternatives: best ? [startCommand(best.start, view.cpu), ...alternatives] : alternatives } : undefined;
   }
   const regs = specialRegisters(cpu);
@@ -291,6 +292,18 @@ async function reconstructAfterWalk(
     appended++;
   }
   return { used: appended > 0 ? startCommand(best.start, view.cpu) : undefined, alternatives };
+}
+
+/** x64 chains: at least three quarters of their links must be what unwinding from one frame gives for the next. */
+async function confirmedByUnwinding(view: StackView, frames: readonly RecoveredFrame[]): Promise<boolean> {
+  if (view.cpu !== 'amd64') return true;
+  if (!view.unwindFrom) return false;
+  let confirmed = 0;
+  for (let i = 0; i + 1 < frames.length; i++) {
+    const next = await view.unwindFrom(frames[i]!.ip, frames[i]!.sp);
+    if (next && next.ip === frames[i + 1]!.ip && next.sp === frames[i + 1]!.sp) confirmed++;
+  }
+  return confirmed * 4 >= (frames.length - 1) * 3;
 }
 
 /** The crashing thread's context with `--start` registers in place of its ip, sp and frame pointer. */
