@@ -60,6 +60,8 @@ test('nested.dmp with --modules: exe frames and kernel32 by .pdata, frame sizes 
     ['a', 'pe-export'],
   ]);
   assert.equal(thread.frames[3]!.symbol, undefined, 'main is not exported, and the export before it is another function');
+  // The prologues' fixed allocations, from the unwind codes (MANIFEST: c 0x1398 via ___chkstk_ms, b 0x228, a 0x48, main 0x28).
+  assert.deepEqual(thread.frames.slice(0, 4).map((f) => f.fixedAllocation), [0x1398, 0x228, 0x48, 0x28]);
 });
 
 test('nested.dmp without images: the 5 KiB frame of c hides its return address from scanning, as in Breakpad', async () => {

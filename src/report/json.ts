@@ -173,6 +173,7 @@ function frameJson(f: StackFrame, index: number, size: number | undefined, cpu: 
     symbol_source: f.symbolSource === 'pe-export' ? 'exports' : f.symbolSource === 'symbol-file' ? 'symbol_file' : null,
     return_address: f.trust === 'context' ? null : hexPtr(f.ip, cpu),
     gap_before: f.afterGap,
+    fixed_allocation: f.fixedAllocation ?? null,
     stack_pointer: hexPtr(f.sp, cpu),
     frame_size: size ?? null,
   };

@@ -131,6 +131,8 @@ function renderStack(t: ThreadAnalysis, cpu: Cpu): string[] {
     } else {
       out.push(...registerLines(entry.frame, cpu));
       out.push(`    Found by: ${trustDescription(entry.frame)}`);
+      const fixed = entry.frame.fixedAllocation;
+      if (fixed !== undefined && fixed > 0) out.push(`    Prologue allocates 0x${fixed.toString(16)} bytes of locals`);
     }
   });
   if (t.truncated) out.push(`    (walk stopped at the frame limit)`);
