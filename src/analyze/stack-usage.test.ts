@@ -34,3 +34,15 @@ test('a clean crash has no stack findings', async () => {
   assert.equal(usage.byModule[0]!.name, 'test_app.exe');
   assert.equal(usage.frames.length, 4);
 });
+
+test('tiny-exe-fastfail.dmp: bounds and reserve from the thread environment block (NT_TIB and DeallocationStack)', async () => {
+  const analysis = await analyzeCorpusDump('breakpad--tiny-exe-fastfail');
+  const usage = analysis.threads[analysis.crashingThreadIndex!]!.usage;
+  assert.equal(usage.boundsSource, 'teb');
+  assert.equal(usage.base, 0xd2de500000n);
+  assert.equal(usage.limit, 0xd2de4fc000n);
+  assert.equal(usage.reserveBase, 0xd2de400000n);
+  assert.equal(usage.reserveBytes, 1 << 20);
+  assert.equal(usage.usedBytes, 0xd2de500000 - 0xd2de4ff720);
+  assert.equal(usage.percentOf, 'reserve');
+});
