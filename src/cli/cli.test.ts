@@ -146,3 +146,8 @@ test('--start walks the crashing thread from the given registers', () => {
   assert.equal(frames.length, 245);
   assert.equal(stackhog('--start', 'zz,1').status, ExitCode.Usage);
 });
+
+test('the CLI entry is executable (npx stackhog runs it directly)', async () => {
+  const { statSync } = await import('node:fs');
+  assert.ok((statSync(MAIN).mode & 0o111) !== 0);
+});
