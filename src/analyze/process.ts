@@ -16,8 +16,8 @@ import { dumpStackView } from './dump-stack-view.js';
 import { reconstructStack, startCommand, type RecoveredFrame, type StackView, type StartTriple } from '../unwind/reconstruct/index.js';
 import type { Finding } from './findings.js';
 import { decodeX86Prologue } from './prologue.js';
-import { findRecursion, type Recursion } from './recursion.js';
-import { stackFindings } from './stack-findings.js';
+import { findRecursion, findRepeatedBlock, type Recursion } from './recursion.js';
+import { reentrancyFinding, stackFindings } from './stack-findings.js';
 import { frameFunctionKey, measureStack, type StackUsage } from './stack-usage.js';
 import { ModuleImages, type ImageFileOpener } from '../images/module-images.js';
 
@@ -167,8 +167,11 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     await symbolizeFromExports(analysed.frames, images);
     await decodeX86Prologues(analysed, env.code);
     const usage = await measureStack(snapshot, analysed);
-    const recursion = findRecursion(analysed.frames.map(frameFunctionKey));
+    const keys = analysed.frames.map(frameFunctionKey);
+    const recursion = findRecursion(keys);
     findings.push(...stackFindings(analysed, usage, recursion, crash));
+    const block = findRepeatedBlock(keys, recursion);
+    if (block) findings.push(reentrancyFinding(block, (i) => usage.frames[i]?.size, thread.id, 'warning'));
     threads.push({ ...analysed, usage, recursion });
   }
   // The crashing thread's findings first.

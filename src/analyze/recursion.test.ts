@@ -34,3 +34,13 @@ test('a period of 1 is preferred to its multiples', () => {
   const found = findRecursion(Array(12).fill('r'));
   assert.deepEqual(found.map((r) => r.cycle), [['r']]);
 });
+
+test('a block re-entered further down, with other frames in between', async () => {
+  const { findRepeatedBlock } = await import('./recursion.js');
+  const hogs = ['nt!IofCallDriver', 'fltmgr!FltpDispatch', 'nt!IofCallDriver', 'BabyHog!HogFarm', 'nt!IofCallDriver', 'BossHog!Dispatch', 'nt!IofCallDriver', 'BossHog01!Dispatch'];
+  const keys = ['top', ...hogs, 'nt!IoPageRead', 'Ntfs!NtfsRead', 'Ntfs!NtfsFsdRead', ...hogs, 'nt!NtClose', 'user'];
+  const found = findRepeatedBlock(keys)!;
+  assert.deepEqual(found.block, hogs);
+  assert.deepEqual(found.starts, [1, 12]);
+  assert.equal(findRepeatedBlock(['a', 'b', 'c', 'a', 'b', 'x']), undefined, 'blocks under four frames are noise');
+});

@@ -74,3 +74,54 @@ function internKeys(keys: readonly string[]): Int32Array {
   });
   return ids;
 }
+
+/** A block of frames that occurs again further down the stack, with other frames in between (re-entrancy). */
+export interface RepeatedBlock {
+  /** The block's keys, innermost first. */
+  readonly block: readonly string[];
+  /** Index of the first frame of each occurrence, innermost first. */
+  readonly starts: readonly number[];
+}
+
+/** Blocks shorter than this are too common (IofCallDriver → driver) to mean anything. */
+const MIN_BLOCK = 4;
+/** Stacks longer than this are not searched for blocks (the search is quadratic). */
+const MAX_BLOCK_SEARCH_FRAMES = 4096;
+
+/**
+ * The longest block of at least MIN_BLOCK frames that occurs two or more times without
+ * overlapping, as a re-entrant call path does (a driver stack re-entered through the I/O manager).
+ * Frames already explained by contiguous recursion are excluded. Quadratic in the frame count,
+ * bounded by MAX_BLOCK_SEARCH_FRAMES.
+ */
+export function findRepeatedBlock(keys: readonly string[], exclude: readonly Recursion[] = []): RepeatedBlock | undefined {
+  const n = keys.length;
+  if (n > MAX_BLOCK_SEARCH_FRAMES) return undefined;
+  const ids = internKeys(keys);
+  const excluded = new Uint8Array(n);
+  for (const r of exclude) excluded.fill(1, r.start, r.start + r.length);
+  let best: { start: number; length: number } | undefined;
+  // Longest common run of every pair of diagonals: run[i] for positions i and i + d.
+  for (let d = MIN_BLOCK; d < n; d++) {
+    let run = 0;
+    for (let i = n - d - 1; i >= 0; i--) {
+      run = ids[i] === ids[i + d] && !excluded[i] && !excluded[i + d] ? run + 1 : 0;
+      const length = Math.min(run, d); // occurrences must not overlap
+      if (length >= MIN_BLOCK && (!best || length > best.length)) best = { start: i, length };
+    }
+  }
+  if (!best) return undefined;
+  const block = keys.slice(best.start, best.start + best.length);
+  const starts: number[] = [];
+  for (let i = 0; i + best.length <= n; ) {
+    let same = true;
+    for (let k = 0; k < best.length && same; k++) same = keys[i + k] === block[k];
+    if (same) {
+      starts.push(i);
+      i += best.length;
+    } else {
+      i++;
+    }
+  }
+  return starts.length >= 2 ? { block, starts } : undefined;
+}

@@ -1,6 +1,6 @@
 import type { CrashInfo, ThreadAnalysis } from './process.js';
 import type { Finding } from './findings.js';
-import type { Recursion } from './recursion.js';
+import type { Recursion, RepeatedBlock } from './recursion.js';
 import type { StackUsage, UsageTotal } from './stack-usage.js';
 
 const STATUS_STACK_OVERFLOW = 0xc00000fd;
@@ -35,6 +35,34 @@ export function recursionBytes(r: Recursion, usage: StackUsage): { total: number
   return { total, perCycle };
 }
 
+/**
+ * A re-entered call path: the same block of frames at several places of one stack (e.g. a filter
+ * and driver stack re-entered through the I/O manager). `bytesOf(i)` is the stack frame i holds.
+ */
+export function reentrancyFinding(
+  found: RepeatedBlock,
+  bytesOf: (frame: number) => number | undefined,
+  threadId: number | undefined,
+  severity: Finding['severity'],
+): Finding {
+  const perCycle = found.block.reduce((sum, _, k) => sum + (bytesOf(found.starts[0]! + k) ?? 0), 0);
+  const total = found.starts.reduce((sum, start) => sum + found.block.reduce((s, _, k) => s + (bytesOf(start + k) ?? 0), 0), 0);
+  const path = found.block.join(' → ');
+  return {
+    kind: 'recursion',
+    severity,
+    threadId,
+    frame: found.starts[0],
+    address: undefined,
+    summary: `re-entrancy: a call path of ${found.block.length} frames occurs ${found.starts.length} times on the stack (${hex(perCycle)} bytes each, ${kib(total)} in all): ${path}`,
+    evidence: [
+      `the path starts at frames ${found.starts.join(', ')}, with other frames in between: the code below the path calls back into its top`,
+      'look at why each pass through these modules re-enters the stack (a request sent down again, a callback, a completion routine) and at how much each module keeps on the stack',
+    ],
+    data: { cycle: found.block, repeats: found.starts.length, contiguous: false, first_frame: found.starts[0], starts: found.starts, bytes: total, bytes_per_cycle: perCycle },
+  };
+}
+
 /** Findings about one thread's stack: recursion, and an overflow with who caused it. */
 export function stackFindings(t: ThreadAnalysis, usage: StackUsage, recursion: readonly Recursion[], crash: CrashInfo | undefined): Finding[] {
   const findings: Finding[] = [];
@@ -63,7 +91,7 @@ export function stackFindings(t: ThreadAnalysis, usage: StackUsage, recursion: r
           ? "look for the recursion's exit condition, or for input that makes it too deep"
           : 'these modules call back into each other (re-entrancy): look at what each passes down and why the chain does not end',
       ],
-      data: { cycle: r.cycle, repeats: r.repeats, frames: r.length, first_frame: r.start, bytes: bytes.total, bytes_per_cycle: bytes.perCycle },
+      data: { cycle: r.cycle, repeats: r.repeats, contiguous: true, frames: r.length, first_frame: r.start, bytes: bytes.total, bytes_per_cycle: bytes.perCycle },
     });
   }
 

@@ -52,3 +52,14 @@ test('--start walks from the given triple: the blog\'s own kf = b8ae6100 b8ae60e
 test('text that holds no dps lines gives no analysis', async () => {
   assert.equal(await analyzeDps('3: kd> k\nnothing here\n', undefined), undefined);
 });
+
+test("the blog's driver loop is reported: BabyHog → BossHog → BossHog01 → IofCallDriver re-entered", async () => {
+  const a = (await analyzeDps(read('blog-dps.txt'), read('blog-lm.txt')))!;
+  const loop = a.findings.find((f) => f.kind === 'recursion' && f.data['contiguous'] === false)!;
+  const cycle = loop.data['cycle'] as string[];
+  for (const step of ['BabyHog!HogFarm', 'BossHog!DEVICEDISPATCH::DispatchPassThrough', 'BossHog01!DEVICEDISPATCH::DispatchPassThrough', 'nt!IofCallDriver']) {
+    assert.ok(cycle.includes(step), step);
+  }
+  assert.ok((loop.data['repeats'] as number) >= 2);
+  assert.ok((loop.data['bytes_per_cycle'] as number) > 0);
+});

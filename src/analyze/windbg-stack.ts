@@ -1,5 +1,8 @@
 import { parseDps, parseLm, type DpsCapture, type LmModule } from '../formats/windbg-text/index.js';
 import type { KfRow } from '../report/kf.js';
+import type { Finding } from './findings.js';
+import { findRecursion, findRepeatedBlock } from './recursion.js';
+import { reentrancyFinding } from './stack-findings.js';
 import { reconstructStack, startCommand, walkFrom, type Chain, type ModuleRef, type RecoveredFrame, type StackView, type StartTriple } from '../unwind/reconstruct/index.js';
 
 /** Trap and system-call entries whose KTRAP_FRAME carries the interrupted caller (x86). */
@@ -16,6 +19,37 @@ export interface DpsAnalysis {
   readonly alternatives: readonly { readonly command: string; readonly frames: number; readonly score: number }[];
   /** The WinDbg command for the best chain. */
   readonly command: string | undefined;
+  /** Recursion and re-entered call paths in the rebuilt stack. */
+  readonly findings: readonly Finding[];
+}
+
+/** A row's function, for spotting repeats: `module!function` without the offset, else the whole location. */
+function rowFunction(location: string): string {
+  return location.includes('!') ? location.replace(/\+0x[0-9a-f]+$/i, '') : location;
+}
+
+function rowFindings(rows: readonly KfRow[]): Finding[] {
+  const keys = rows.map((r) => rowFunction(r.location));
+  // Memory on row i is the stack between row i-1's frame and row i's: what row i's function holds.
+  const bytesOf = (i: number): number | undefined => (rows[i]?.memory === undefined ? undefined : Number(rows[i]!.memory));
+  const recursion = findRecursion(keys);
+  const findings: Finding[] = recursion.map((r) => {
+    let perCycle = 0;
+    for (let i = r.start; i < r.start + r.cycle.length; i++) perCycle += bytesOf(i) ?? 0;
+    return {
+      kind: 'recursion',
+      severity: 'warning',
+      threadId: undefined,
+      frame: r.start,
+      address: undefined,
+      summary: `${r.cycle.join(' → ')} repeats ${r.repeats} times (${r.length} rows, 0x${perCycle.toString(16)} bytes per cycle)`,
+      evidence: [`rows ${r.start}–${r.start + r.length - 1} repeat the sequence`],
+      data: { cycle: r.cycle, repeats: r.repeats, contiguous: true, first_frame: r.start, bytes_per_cycle: perCycle },
+    };
+  });
+  const block = findRepeatedBlock(keys, recursion);
+  if (block) findings.push(reentrancyFinding(block, bytesOf, undefined, 'warning'));
+  return findings;
 }
 
 /** The captured stack: the largest stretch, joined with neighbours across small gaps. */
@@ -93,11 +127,13 @@ export async function analyzeDps(dpsText: string, lmText: string | undefined, st
     frames = await walkFrom(view, start);
     best = undefined;
   }
+  const rows = await kfRowsForRecovered(view, frames);
   return {
     view,
     capture,
     best,
-    rows: await kfRowsForRecovered(view, frames),
+    rows,
+    findings: rowFindings(rows),
     command: start ? startCommand(start, view.cpu) : best ? startCommand(best.start, view.cpu) : undefined,
     alternatives: (start ? [found.best, ...found.alternatives].filter((c): c is Chain => c !== undefined) : found.alternatives).map((c) => ({
       command: startCommand(c.start, view.cpu),

@@ -20,6 +20,13 @@ export function renderDps(a: DpsAnalysis, name: string): string {
     const totals = renderKfTotals(a.rows);
     if (totals.length > 0) out.push('', ...totals);
   }
+  if (a.findings.length > 0) {
+    out.push('', 'Findings:');
+    for (const f of a.findings) {
+      out.push(`  [${f.severity}] ${f.summary}`);
+      for (const e of f.evidence) out.push(`      - ${e}`);
+    }
+  }
   if (a.alternatives.length > 0) {
     out.push('', 'Other chains (start WinDbg there to look for yourself):');
     for (const c of a.alternatives) out.push(`  ${c.command}   ${c.frames} frames, score ${c.score}`);
@@ -42,5 +49,6 @@ export function dpsJson(a: DpsAnalysis): unknown {
     })),
     by_module: kfModuleTotals(a.rows).map((t) => ({ module: t.module, bytes: Number(t.bytes), frames: t.rows })),
     chains: a.alternatives.map((c) => ({ start: c.command, frames: c.frames, score: c.score })),
+    findings: a.findings.map((f) => ({ kind: f.kind, severity: f.severity, frame: f.frame ?? null, summary: f.summary, evidence: f.evidence, data: f.data })),
   };
 }
