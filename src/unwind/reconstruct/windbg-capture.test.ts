@@ -4,38 +4,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parseDps, parseKf, parseLm, type DpsCapture, type LmModule } from '../../formats/windbg-text/index.js';
+import { dpsStackView } from '../../analyze/windbg-stack.js';
+import { parseDps, parseKf, parseLm } from '../../formats/windbg-text/index.js';
 import { repoPath } from '../../testing/corpus.js';
 import { findChains } from './find-chains.js';
 import { startCommand } from './reconstruct.js';
-import type { ModuleRef, StackView } from './stack-view.js';
 import { walkFrom } from './walk-from.js';
 
 const read = (name: string): string => readFileSync(repoPath('test-data', 'windbg', name), 'utf8');
-const TRAP_ENTRY = /^nt!_?(?:KiTrap[0-9a-f]{2}|KiFastCallEntry|KiSystemService)\b/i;
-
-/** A StackView over a dps capture: modules from lm, names (and so trap entries) from the capture's own annotations. */
-function dpsStackView(capture: DpsCapture, modules: readonly LmModule[]): StackView {
-  const moduleAt = (address: bigint): ModuleRef | undefined => {
-    const m = modules.find((mod) => address >= mod.start && address < mod.end);
-    return m ? { name: m.name, base: m.start, size: Number(m.end - m.start) } : undefined;
-  };
-  return {
-    cpu: 'x86',
-    wordSize: capture.wordSize,
-    start: capture.ranges[0]!.start,
-    end: capture.ranges.at(-1)!.end,
-    readWord: (address) => capture.words.get(address),
-    moduleAt,
-    describe: (address) => Promise.resolve(capture.symbols.get(address)?.text ?? `0x${address.toString(16)}`),
-    isReturnAddress: (address) => Promise.resolve(moduleAt(address) !== undefined),
-    isTrapEntry: (address) => Promise.resolve(TRAP_ENTRY.test(capture.symbols.get(address)?.text ?? '')),
-  };
-}
 
 for (const name of ['blog-dps.txt', 'blog-dps-2.txt', 'blog-dps-3.txt']) {
   test(`${name}: the best chain reproduces blog-kf.txt from b8ae6100 to the user-mode transition`, async () => {
-    const view = dpsStackView(parseDps(read(name)), parseLm(read('blog-lm.txt')));
+    const view = dpsStackView(parseDps(read(name)), parseLm(read('blog-lm.txt')))!;
     const listing = parseKf(read('blog-kf.txt'));
     // The last row is the user-mode frame above the stack: the chain ends with the KiFastCallEntry row before it.
     const expected = listing.filter((r) => r.childFrame >= view.start && r.childFrame < view.end);
