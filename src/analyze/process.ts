@@ -18,6 +18,8 @@ import type { Finding } from './findings.js';
 import { decodeX86Prologue } from './prologue.js';
 import { findRecursion, findRepeatedBlock, type Recursion } from './recursion.js';
 import { reentrancyFinding, stackFindings } from './stack-findings.js';
+import { MemoryMap, type MemoryFacts } from './memory-map.js';
+import { stackViolations } from './violations.js';
 import { frameFunctionKey, measureStack, type StackUsage } from './stack-usage.js';
 import { ModuleImages, type ImageFileOpener } from '../images/module-images.js';
 
@@ -71,6 +73,8 @@ export interface ReconstructionSummary {
 export interface ThreadReport extends ThreadAnalysis {
   readonly usage: StackUsage;
   readonly recursion: readonly Recursion[];
+  /** Per frame: what backs the memory its code address is in (module, type, protection). */
+  readonly frameMemory: readonly MemoryFacts[];
 }
 
 export interface Analysis {
@@ -143,7 +147,9 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
   }
 
   const images = new ModuleImages(snapshot.memory, options.images ?? []);
+  const protections = new MemoryMap(snapshot, modules, []);
   const env: WalkEnvironment = {
+    executable: protections.hasProtections ? (address) => protections.facts(address).executable : undefined,
     reconstruct: options.reconstruct ?? true,
     snapshot,
     modules,
@@ -172,8 +178,17 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     findings.push(...stackFindings(analysed, usage, recursion, crash));
     const block = findRepeatedBlock(keys, recursion);
     if (block) findings.push(reentrancyFinding(block, (i) => usage.frames[i]?.size, thread.id, 'warning'));
-    threads.push({ ...analysed, usage, recursion });
+    threads.push({ ...analysed, usage, recursion, frameMemory: [] });
   }
+  // Memory facts need every thread's stack (a frame may run on another thread's stack).
+  const stacks = threads.flatMap((t) =>
+    t.usage.base !== undefined && t.usage.limit !== undefined ? [{ threadId: t.thread.id, base: t.usage.limit, end: t.usage.base }] : [],
+  );
+  const memoryMap = new MemoryMap(snapshot, modules, stacks);
+  threads.forEach((t, i) => {
+    threads[i] = { ...t, frameMemory: t.frames.map((f) => memoryMap.facts(f.trust === 'context' || f.interrupted ? f.ip : f.instruction)) };
+  });
+  findings.push(...(await stackViolations(snapshot, threads, crash, memoryMap, modules)));
   // The crashing thread's findings first.
   const crashedId = crashingThreadIndex === undefined ? undefined : threads[crashingThreadIndex]!.thread.id;
   findings.sort((a, b) => Number(b.threadId === crashedId) - Number(a.threadId === crashedId));
@@ -192,6 +207,7 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
 
 /** What every thread's walk shares. */
 interface WalkEnvironment {
+  readonly executable: ((address: bigint) => boolean | undefined) | undefined;
   readonly reconstruct: boolean;
   readonly snapshot: Snapshot;
   readonly modules: ModuleIndex;
@@ -242,7 +258,7 @@ async function analyzeThread(
     if (!warnings.includes(message)) warnings.push(message);
     unwinder = { returnAddressBias: 1n, callerFrame: () => Promise.resolve(undefined) };
   }
-  const state = new WalkState(cpu, stack, env.modules, env.symbols, snapshot.system.osShort, env.code, env.images);
+  const state = new WalkState(cpu, stack, env.modules, env.symbols, snapshot.system.osShort, env.code, env.images, env.executable);
   const { frames, truncated } = await walkThread(state, context, unwinder, env.walkOptions);
   const reconstruction = env.reconstruct && stack && !truncated ? await reconstructAfterWalk(env, cpu, stack, unwinder, frames) : undefined;
   return { ...base, frames, truncated, reconstruction };
@@ -269,7 +285,7 @@ async function reconstructAfterWalk(
   const from = inStack ? last.sp : stack.base;
   const left = stack.end - from;
   if (inStack && (left < SHORT_WALK_BYTES || left * 4n < BigInt(stack.bytes.length))) return undefined;
-  const state = (): WalkState => new WalkState(cpu, stack, env.modules, env.symbols, env.snapshot.system.osShort, env.code, env.images);
+  const state = (): WalkState => new WalkState(cpu, stack, env.modules, env.symbols, env.snapshot.system.osShort, env.code, env.images, env.executable);
   const view = dumpStackView(state(), unwinder, stack, state());
   const found = await reconstructStack(view, { fromSp: from });
   const best = found.best;
@@ -325,10 +341,7 @@ async function loadStack(snapshot: Snapshot, thread: Thread, warnings: string[])
   const desc = thread.stack;
   if (!desc) return undefined;
   try {
-    if (desc.fileOffset !== undefined) {
-      return await snapshot.memory.load({ base: desc.base, size: desc.size, fileOffset: desc.fileOffset });
-    }
-    return await snapshot.memory.loadRange(desc.base, desc.size);
+    return await snapshot.memory.loadStack(desc);
   } catch (e) {
     warnings.push(`thread ${thread.id}: stack memory unreadable: ${e instanceof Error ? e.message : String(e)}`);
     return undefined;

@@ -10,7 +10,7 @@ import { openFileSource } from '../node/file-source.js';
 import { toJson } from '../report/json.js';
 import { renderKf } from '../report/kf.js';
 import { dpsJson, renderDps } from '../report/dps.js';
-import { renderText } from '../report/text.js';
+import { renderFindings, renderText } from '../report/text.js';
 import { SymbolStoreProvider } from '../symbolize/store-provider.js';
 import type { StartTriple } from '../unwind/reconstruct/index.js';
 import { defaultWalkOptions } from '../unwind/walker.js';
@@ -26,6 +26,7 @@ interface DumpOptions {
   maxFrames: number;
   pretty: boolean;
   start: bigint[] | undefined;
+  findingsOnly: boolean;
 }
 
 interface DpsOptions {
@@ -75,6 +76,7 @@ function program(setJob: (job: Job) => void): Command {
     .addOption(new Option('--threads <which>', 'threads to report').choices(['all', 'crashed']).default('all'))
     .option('--max-frames <n>', 'stop each walk after this many frames', positiveInt, defaultWalkOptions.maxFrames)
     .option('--start <regs>', "walk the crashing thread from these registers instead of its context: 'ebp,esp,eip' (x86) or 'rsp,rip'", startValues)
+    .option('--findings-only', 'print only the findings (stack overflow, recursion, code outside modules, ...)')
     .option('--no-pretty', 'compact JSON')
     .enablePositionalOptions()
     .showHelpAfterError()
@@ -129,8 +131,11 @@ async function runDump(path: string, opts: DumpOptions): Promise<number> {
       walk: { maxFrames: opts.maxFrames },
       ...(opts.start ? { start: startTriple(opts.start) } : {}),
     });
-    const output =
-      opts.format === 'json'
+    const output = opts.findingsOnly
+      ? opts.format === 'json'
+        ? JSON.stringify({ findings: (toJson(analysis) as { findings: unknown[] }).findings }, null, opts.pretty ? 2 : undefined) + '\n'
+        : renderFindings(analysis).join('\n') + '\n'
+      : opts.format === 'json'
         ? JSON.stringify(toJson(analysis, { threads: opts.threads }), null, opts.pretty ? 2 : undefined) + '\n'
         : opts.format === 'kf'
           ? renderKf(analysis, { threads: opts.threads })

@@ -89,6 +89,12 @@ export class SnapshotMemory {
     return new MemoryBlock(region.base, bytes);
   }
 
+  /** A thread's stack: from its own descriptor in the file, or else found by address in the captured memory. */
+  async loadStack(stack: { readonly base: bigint; readonly size: number; readonly fileOffset: number | undefined }): Promise<MemoryBlock | undefined> {
+    if (stack.fileOffset !== undefined) return this.load({ base: stack.base, size: stack.size, fileOffset: stack.fileOffset });
+    return this.loadRange(stack.base, stack.size);
+  }
+
   /**
    * Loads the captured memory from `base` onward, at most `size` bytes, as one block: adjacent
    * regions are joined, and the block stops at the first gap. Undefined when `base` is not captured.

@@ -1,5 +1,6 @@
 import type { Analysis, ThreadReport } from '../analyze/process.js';
 import type { Finding } from '../analyze/findings.js';
+import type { MemoryFacts } from '../analyze/memory-map.js';
 import { registerOrder, type Cpu } from '../model/cpu.js';
 import type { Module } from '../model/snapshot.js';
 import type { FrameTrust, StackFrame } from '../unwind/frame.js';
@@ -115,7 +116,7 @@ function threadJson(t: ThreadReport, cpu: Cpu, analysis: Analysis): Record<strin
     last_error_value: null,
     frame_count: t.frames.length,
     frames_truncated: t.truncated,
-    frames: t.frames.map((f, i) => frameJson(f, i, sizes[i], cpu, analysis)),
+    frames: t.frames.map((f, i) => ({ ...(frameJson(f, i, sizes[i], cpu, analysis) as object), ...memoryJson(t.frameMemory[i], f, cpu) })),
     stack: {
       base: ptr(u.base),
       limit: ptr(u.limit),
@@ -134,6 +135,17 @@ function threadJson(t: ThreadReport, cpu: Cpu, analysis: Analysis): Record<strin
     },
     findings: analysis.findings.filter((f) => f.threadId === t.thread.id).map((f) => findingJson(f, cpu)),
     reconstruction: t.reconstruction ? { used: t.reconstruction.used ?? null, alternatives: t.reconstruction.alternatives } : null,
+  };
+}
+
+/** The stack-violation columns of a frame: what backs its code address. */
+function memoryJson(m: MemoryFacts | undefined, f: StackFrame, cpu: Cpu): Record<string, unknown> {
+  return {
+    memory_in_module: m ? m.module !== undefined : f.module !== undefined,
+    executable: m?.executable ?? null,
+    memory_type: m?.type ?? null,
+    module_path: f.module?.codeFile ?? null,
+    module_offset: f.module ? hexPtr((f.trust === 'context' || f.interrupted ? f.ip : f.instruction) - f.module.base, cpu) : null,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Analysis, ThreadAnalysis, ThreadReport } from '../analyze/process.js';
+import { describeMemory } from '../analyze/violations.js';
 import { registerOrder, pointerWidth, type Cpu } from '../model/cpu.js';
 import type { StackFrame } from '../unwind/frame.js';
 import { hexPad, moduleName, trustDescription } from './format.js';
@@ -42,11 +43,7 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
   }
   if (analysis.findings.length > 0) {
     out.push('');
-    out.push('Findings:');
-    for (const f of analysis.findings) {
-      out.push(`  [${f.severity}] ${f.summary}${f.threadId !== undefined ? ` (thread 0x${f.threadId.toString(16)})` : ''}`);
-      for (const e of f.evidence) out.push(`      - ${e}`);
-    }
+    out.push(...renderFindings(analysis));
   }
 
   const crashedIndex = analysis.crashingThreadIndex;
@@ -96,6 +93,18 @@ function symbolWarning(analysis: Analysis, m: (typeof analysis.snapshot.modules)
   return needed ? `  (WARNING: No symbols, ${baseName(m.debugFile)}, ${m.debugId})` : '';
 }
 
+/** The findings, most important first: what was found, why, and what to look at next. */
+export function renderFindings(analysis: Analysis): string[] {
+  if (analysis.findings.length === 0) return ['No findings.'];
+  const out = ['Findings:'];
+  for (const f of analysis.findings) {
+    const thread = f.threadId !== undefined && !f.summary.includes(`thread 0x${f.threadId.toString(16)}`) ? ` (thread 0x${f.threadId.toString(16)})` : '';
+    out.push(`  [${f.severity}] ${f.summary}${thread}`);
+    for (const e of f.evidence) out.push(`      - ${e}`);
+  }
+  return out;
+}
+
 /** The thread's stack extent and its biggest users, after its frames. */
 function renderUsage(t: ThreadReport, cpu: Cpu): string[] {
   const u = t.usage;
@@ -131,6 +140,8 @@ function renderStack(t: ThreadAnalysis, cpu: Cpu): string[] {
     } else {
       out.push(...registerLines(entry.frame, cpu));
       out.push(`    Found by: ${trustDescription(entry.frame)}`);
+      const memory = (t as Partial<ThreadReport>).frameMemory?.[t.frames.indexOf(entry.frame)];
+      if (memory && (!memory.module || memory.executable === false)) out.push(`    Memory: ${describeMemory(memory)}`);
       const fixed = entry.frame.fixedAllocation;
       if (fixed !== undefined && fixed > 0) out.push(`    Prologue allocates 0x${fixed.toString(16)} bytes of locals`);
     }

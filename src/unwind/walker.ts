@@ -36,6 +36,8 @@ export class WalkState {
   readonly code: CodeReader | undefined;
   /** PE images of modules (for their unwind tables); undefined when none can be had. */
   readonly images: ImageProvider | undefined;
+  /** Whether the memory at an address may execute, when the dump's memory map says; undefined when unknown. */
+  readonly executable: ((address: bigint) => boolean | undefined) | undefined;
   readonly frames: StackFrame[] = [];
 
   constructor(
@@ -46,6 +48,7 @@ export class WalkState {
     osShort: string,
     code?: CodeReader,
     images?: ImageProvider,
+    executable?: (address: bigint) => boolean | undefined,
   ) {
     this.cpu = cpu;
     this.wordSize = pointerWidth(cpu);
@@ -55,6 +58,7 @@ export class WalkState {
     this.osShort = osShort;
     this.code = code;
     this.images = images;
+    this.executable = executable;
   }
 
   get last(): StackFrame {
@@ -95,7 +99,8 @@ export class WalkState {
   /**
    * Looks for a plausible return address in the words from `start` (inclusive) through
    * `start + words * wordSize`: in a module, inside a function when the module has symbols
-   * (Breakpad's rules), and, when the code bytes are at hand, right after a call instruction.
+   * (Breakpad's rules), in executable memory when the dump's memory map says, and, when the code
+   * bytes are at hand, right after a call instruction.
    */
   async scanForReturnAddress(start: bigint, words: number): Promise<{ location: bigint; ip: bigint } | undefined> {
     const size = BigInt(this.wordSize);
@@ -105,6 +110,8 @@ export class WalkState {
       if (ip === undefined) return undefined;
       if (ip === 0n) continue;
       if (!this.modules.find(ip - 1n) || !(await this.instructionSeemsValid(ip - 1n))) continue;
+      // A pointer into a module's data (or anything the memory map says cannot run) is no return address.
+      if (this.executable?.(ip - 1n) === false) continue;
       if (await this.followsCall(ip)) return { location, ip };
     }
     return undefined;
