@@ -151,3 +151,16 @@ test('the CLI entry is executable (npx stackhog runs it directly)', async () => 
   const { statSync } = await import('node:fs');
   assert.ok((statSync(MAIN).mode & 0o111) !== 0);
 });
+
+test('--findings-only prints just the findings, and findings are not errors (exit 0)', () => {
+  const text = stackhog(corpusPath('breakpad', 'exec_av_on_stack.dmp'), '--findings-only');
+  assert.equal(text.status, ExitCode.Ok, text.stderr);
+  assert.match(text.stdout, /^Findings:\n {2}\[critical\] thread 0x1b08 executed code outside any module/);
+  assert.doesNotMatch(text.stdout, /Loaded modules/);
+  const json = stackhog(corpusPath('breakpad', 'linux_executable_heap.dmp'), '--findings-only', '--format', 'json');
+  assert.equal(json.status, ExitCode.Ok, json.stderr);
+  const parsed = JSON.parse(json.stdout) as { findings: { kind: string }[] };
+  assert.deepEqual(Object.keys(parsed), ['findings']);
+  assert.ok(parsed.findings.some((f) => f.kind === 'executable_heap'));
+  assert.equal(stackhog(corpusPath('breakpad', 'minidump2.dmp'), '--findings-only').stdout, 'No findings.\n');
+});
