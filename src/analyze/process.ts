@@ -34,6 +34,10 @@ export interface AnalyzeOptions {
   readonly start?: StartTriple;
   /** Rebuild stacks the walk gives up on from the raw stack (default true). */
   readonly reconstruct?: boolean;
+  /** Wall-clock budget for the whole analysis, in milliseconds; what is left undone is reported in `limits`. */
+  readonly timeoutMs?: number;
+  /** At most this many bytes of each thread's stack are loaded and searched (default 64 MiB). */
+  readonly maxStackBytes?: number;
 }
 
 export interface CrashInfo {
@@ -54,8 +58,10 @@ export interface ThreadAnalysis {
   /** The context the walk started from (the exception's for the crashing thread). */
   readonly context: CpuContext | undefined;
   readonly frames: readonly StackFrame[];
-  /** True when the walk stopped at the frame limit. */
+  /** True when the walk stopped at the frame limit or the time budget. */
   readonly truncated: boolean;
+  /** Which limit stopped the walk, when one did. */
+  readonly stoppedBy?: 'frames' | 'time';
   /** The stack memory the walk used, when any. */
   readonly stackMemory: { readonly base: bigint; readonly size: number } | undefined;
   /** When the walk fell short and the raw stack was searched: the chain used and the other candidates. */
@@ -92,6 +98,8 @@ export interface Analysis {
   readonly warnings: readonly string[];
   /** Things worth knowing that are not problems with the input (e.g. an image file that did not match). */
   readonly notes: readonly string[];
+  /** Resource limits the analysis hit (time budget, frame limit): the report is partial there. */
+  readonly limits: readonly string[];
 }
 
 function unwinderFor(cpu: Cpu): CpuUnwinder | undefined {
@@ -127,7 +135,9 @@ export async function analyzeMinidump(source: ByteSource, options: AnalyzeOption
 export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOptions = {}): Promise<Analysis> {
   const warnings = [...snapshot.warnings];
   const provider = new TrackingProvider(options.symbols ?? noSymbols);
-  const walkOptions = { ...defaultWalkOptions, ...options.walk };
+  const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+  const walkOptions: WalkOptions = { ...defaultWalkOptions, ...options.walk, ...(deadline === undefined ? {} : { deadline }) };
+  const limits: string[] = [];
   const modules = new ModuleIndex(snapshot.modules);
   const exception = snapshot.exception;
   const requestingId = exception?.threadId ?? snapshot.breakpad?.requestingThreadId;
@@ -149,6 +159,7 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
   const images = new ModuleImages(snapshot.memory, options.images ?? []);
   const protections = new MemoryMap(snapshot, modules, []);
   const env: WalkEnvironment = {
+    maxStackBytes: options.maxStackBytes ?? DEFAULT_MAX_STACK_BYTES,
     executable: protections.hasProtections ? (address) => protections.facts(address).executable : undefined,
     reconstruct: options.reconstruct ?? true,
     snapshot,
@@ -170,6 +181,10 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     let context = crashed && exception?.context ? exception.context : thread.context;
     if (options.start && (crashed || (requestingId === undefined && threads.length === 0))) context = startContext(context, snapshot, options.start);
     const analysed = await analyzeThread(env, thread, context, crashed);
+    if (analysed.stoppedBy === 'time' && !limits.some((l) => l.startsWith('time'))) {
+      limits.push(`time budget of ${options.timeoutMs} ms ran out: thread 0x${thread.id.toString(16)} and the threads after it were not walked to the end`);
+    }
+    if (analysed.stoppedBy === 'frames') limits.push(`thread 0x${thread.id.toString(16)}: the walk stopped at the limit of ${walkOptions.maxFrames} frames`);
     await symbolizeFromExports(analysed.frames, images);
     await decodeX86Prologues(analysed, env.code);
     const usage = await measureStack(snapshot, analysed);
@@ -202,11 +217,16 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     mainModule: snapshot.modules[0],
     warnings,
     notes: images.warnings,
+    limits,
   };
 }
 
 /** What every thread's walk shares. */
+/** Default cap on the stack bytes loaded per thread: far above any real stack (1 MiB on Windows, 8 MiB on Linux). */
+export const DEFAULT_MAX_STACK_BYTES = 64 * 1024 * 1024;
+
 interface WalkEnvironment {
+  readonly maxStackBytes: number;
   readonly executable: ((address: bigint) => boolean | undefined) | undefined;
   readonly reconstruct: boolean;
   readonly snapshot: Snapshot;
@@ -247,7 +267,7 @@ async function analyzeThread(
   crashed: boolean,
 ): Promise<ThreadAnalysis> {
   const { snapshot, warnings } = env;
-  const stack = await loadStack(snapshot, thread, warnings);
+  const stack = await loadStack(snapshot, thread, warnings, env.maxStackBytes);
   const base = { thread, crashed, context, stackMemory: stack ? { base: stack.base, size: stack.bytes.length } : undefined };
   if (!context) return { ...base, frames: [], truncated: false, reconstruction: undefined };
   // The context's own CPU decides: an x86 thread of a WoW64 process walks as x86.
@@ -259,9 +279,9 @@ async function analyzeThread(
     unwinder = { returnAddressBias: 1n, callerFrame: () => Promise.resolve(undefined) };
   }
   const state = new WalkState(cpu, stack, env.modules, env.symbols, snapshot.system.osShort, env.code, env.images, env.executable);
-  const { frames, truncated } = await walkThread(state, context, unwinder, env.walkOptions);
+  const { frames, truncated, stoppedBy } = await walkThread(state, context, unwinder, env.walkOptions);
   const reconstruction = env.reconstruct && stack && !truncated ? await reconstructAfterWalk(env, cpu, stack, unwinder, frames) : undefined;
-  return { ...base, frames, truncated, reconstruction };
+  return { ...base, frames, truncated, reconstruction, ...(stoppedBy ? { stoppedBy } : {}) };
 }
 
 /** The walk is short when it stops this far (and at least a quarter of the captured stack) below its end. */
@@ -337,11 +357,12 @@ function startContext(context: CpuContext | undefined, snapshot: Snapshot, start
 }
 
 /** The thread's stack bytes: from its own descriptor, or else the captured region holding its stack start. */
-async function loadStack(snapshot: Snapshot, thread: Thread, warnings: string[]): Promise<MemoryBlock | undefined> {
+async function loadStack(snapshot: Snapshot, thread: Thread, warnings: string[], maxBytes: number): Promise<MemoryBlock | undefined> {
   const desc = thread.stack;
   if (!desc) return undefined;
   try {
-    return await snapshot.memory.loadStack(desc);
+    // The innermost part of the stack (its low addresses) matters most: keep that when capping.
+    return await snapshot.memory.loadStack({ ...desc, size: Math.min(desc.size, maxBytes) });
   } catch (e) {
     warnings.push(`thread ${thread.id}: stack memory unreadable: ${e instanceof Error ? e.message : String(e)}`);
     return undefined;

@@ -2,7 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { analyzeMinidump } from '../analyze/process.js';
+import { analyzeMinidump, DEFAULT_MAX_STACK_BYTES } from '../analyze/process.js';
 import { analyzeDps } from '../analyze/windbg-stack.js';
 import { FormatError } from '../io/errors.js';
 import { FileDirectories } from '../node/directories.js';
@@ -27,6 +27,8 @@ interface DumpOptions {
   pretty: boolean;
   start: bigint[] | undefined;
   findingsOnly: boolean;
+  timeout: number;
+  maxStackBytes: number;
 }
 
 interface DpsOptions {
@@ -76,6 +78,8 @@ function program(setJob: (job: Job) => void): Command {
     .addOption(new Option('--threads <which>', 'threads to report').choices(['all', 'crashed']).default('all'))
     .option('--max-frames <n>', 'stop each walk after this many frames', positiveInt, defaultWalkOptions.maxFrames)
     .option('--start <regs>', "walk the crashing thread from these registers instead of its context: 'ebp,esp,eip' (x86) or 'rsp,rip'", startValues)
+    .option('--timeout <seconds>', 'wall-clock budget for the whole analysis; what is left is reported as partial', positiveInt, 120)
+    .option('--max-stack-bytes <n>', 'load and search at most this many bytes of each thread stack', positiveInt, DEFAULT_MAX_STACK_BYTES)
     .option('--findings-only', 'print only the findings (stack overflow, recursion, code outside modules, ...)')
     .option('--no-pretty', 'compact JSON')
     .enablePositionalOptions()
@@ -129,6 +133,8 @@ async function runDump(path: string, opts: DumpOptions): Promise<number> {
       symbols,
       images: imageDirs.openers,
       walk: { maxFrames: opts.maxFrames },
+      timeoutMs: opts.timeout * 1000,
+      maxStackBytes: opts.maxStackBytes,
       ...(opts.start ? { start: startTriple(opts.start) } : {}),
     });
     const output = opts.findingsOnly
@@ -142,11 +148,12 @@ async function runDump(path: string, opts: DumpOptions): Promise<number> {
           : renderText(analysis, { threads: opts.threads });
     await writeOut(output);
     for (const w of [...symbols.warnings, ...analysis.notes]) process.stderr.write(`stackhog: note: ${w}\n`);
+    for (const l of analysis.limits) process.stderr.write(`stackhog: limit: ${l}\n`);
     if (analysis.warnings.length > 0) {
       for (const w of analysis.warnings) process.stderr.write(`stackhog: ${w}\n`);
       return ExitCode.BadInput;
     }
-    return ExitCode.Ok;
+    return analysis.limits.length > 0 ? ExitCode.Limit : ExitCode.Ok;
   } catch (e) {
     if (e instanceof FormatError) {
       process.stderr.write(`stackhog: ${e.message}\n`);

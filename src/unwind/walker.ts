@@ -16,6 +16,8 @@ export interface WalkOptions {
   readonly maxFrames: number;
   /** After this many scanned frames, scanning is no longer tried. */
   readonly maxScannedFrames: number;
+  /** Stop when `Date.now()` passes this (the analysis's wall-clock budget). */
+  readonly deadline?: number;
 }
 
 export const defaultWalkOptions: WalkOptions = {
@@ -174,7 +176,7 @@ export async function walkThread(
   context: CpuContext,
   unwinder: CpuUnwinder,
   options: WalkOptions = defaultWalkOptions,
-): Promise<{ frames: StackFrame[]; truncated: boolean }> {
+): Promise<{ frames: StackFrame[]; truncated: boolean; stoppedBy?: 'frames' | 'time' }> {
   const regs = specialRegisters(state.cpu);
   const contextRegisters = new Map(context.registers);
   unwinder.contextRegisters?.(state, contextRegisters);
@@ -183,6 +185,7 @@ export async function walkThread(
   let scanned = 0;
   for (;;) {
     const last = state.last;
+    if (options.deadline !== undefined && Date.now() > options.deadline) return { frames: state.frames, truncated: true, stoppedBy: 'time' };
     if (last.trust === 'scan' || last.trust === 'cfi_scan' || last.trust === 'none') scanned++;
     const candidate = await unwinder.callerFrame(state, scanned < options.maxScannedFrames);
     if (!candidate) break;
@@ -195,7 +198,7 @@ export async function walkThread(
       break;
     }
     // Only now is it known that another frame exists: at the limit, the walk is cut short.
-    if (state.frames.length >= options.maxFrames) return { frames: state.frames, truncated: true };
+    if (state.frames.length >= options.maxFrames) return { frames: state.frames, truncated: true, stoppedBy: 'frames' };
     const stale = staleValues(state, last, candidate);
     const interrupted = candidate.interrupted === true;
     const instruction = interrupted ? callerIp : callerIp - unwinder.returnAddressBias;
