@@ -29,6 +29,7 @@ interface DumpOptions {
   findingsOnly: boolean;
   timeout: number;
   maxStackBytes: number;
+  symbolCache: number;
 }
 
 interface DpsOptions {
@@ -80,6 +81,7 @@ function program(setJob: (job: Job) => void): Command {
     .option('--start <regs>', "walk the crashing thread from these registers instead of its context: 'ebp,esp,eip' (x86) or 'rsp,rip'", startValues)
     .option('--timeout <seconds>', 'wall-clock budget for the whole analysis; what is left is reported as partial', positiveInt, 120)
     .option('--max-stack-bytes <n>', 'load and search at most this many bytes of each thread stack', positiveInt, DEFAULT_MAX_STACK_BYTES)
+    .option('--symbol-cache <files>', 'symbol files kept indexed in memory at once', positiveInt, 256)
     .option('--findings-only', 'print only the findings (stack overflow, recursion, code outside modules, ...)')
     .option('--no-pretty', 'compact JSON')
     .enablePositionalOptions()
@@ -128,7 +130,7 @@ async function runDump(path: string, opts: DumpOptions): Promise<number> {
   const dirs = new FileDirectories(opts.symbols);
   const imageDirs = new FileDirectories(opts.modules);
   try {
-    const symbols = new SymbolStoreProvider(dirs.openers);
+    const symbols = new SymbolStoreProvider(dirs.openers, opts.symbolCache);
     const analysis = await analyzeMinidump(file.source, {
       symbols,
       images: imageDirs.openers,

@@ -10,8 +10,9 @@ export class SymbolStoreProvider implements SymbolProvider {
   private readonly store: SymbolStore;
   readonly warnings: string[] = [];
 
-  constructor(openers: SymbolFileOpener[]) {
-    this.store = new SymbolStore(openers);
+  /** `maxFiles`: symbol files kept indexed at once (least recently used are dropped and re-read if needed). */
+  constructor(openers: SymbolFileOpener[], maxFiles?: number) {
+    this.store = new SymbolStore(openers, maxFiles);
   }
 
   async symbolsFor(module: Module): Promise<ModuleSymbols | undefined> {

@@ -86,3 +86,21 @@ test('SymbolStore: the opener gets a copy of the segments', async () => {
   ]);
   assert.ok(await store.get('app.pdb', 'ID'));
 });
+
+test('SymbolStore keeps at most maxFiles files indexed, dropping the least recently used', async () => {
+  let opened = 0;
+  const opener = async (segments: string[]): Promise<BufferSource | undefined> => {
+    opened++;
+    return new BufferSource(new TextEncoder().encode(`MODULE windows x86 ${segments[1]} ${segments[0]}\n`), segments.join('/'));
+  };
+  const store = new SymbolStore([opener], 2);
+  await store.get('a.pdb', 'A1');
+  await store.get('b.pdb', 'B1');
+  await store.get('a.pdb', 'A1'); // a is now the most recent
+  await store.get('c.pdb', 'C1'); // evicts b
+  assert.equal(opened, 3);
+  await store.get('a.pdb', 'A1');
+  assert.equal(opened, 3, 'a stayed');
+  await store.get('b.pdb', 'B1');
+  assert.equal(opened, 4, 'b was dropped and is read again');
+});

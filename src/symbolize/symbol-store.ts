@@ -35,9 +35,12 @@ export function symbolFilePath(debugFile: string, debugId: string): string[] | u
 export class SymbolStore {
   private readonly openers: readonly SymbolFileOpener[];
   private readonly files = new Map<string, Promise<SymbolFile | undefined>>();
+  private readonly maxFiles: number;
 
-  constructor(openers: SymbolFileOpener[]) {
+  /** `maxFiles`: how many symbol files (and misses) stay indexed; the least recently used go first. */
+  constructor(openers: SymbolFileOpener[], maxFiles = 256) {
     this.openers = [...openers];
+    this.maxFiles = Math.max(1, maxFiles);
   }
 
   /** The module's symbol file, or undefined when no directory has it. Rejects only on I/O failure. */
@@ -48,8 +51,11 @@ export class SymbolStore {
     let file = this.files.get(key);
     if (file === undefined) {
       file = this.load(segments);
-      this.files.set(key, file);
+      if (this.files.size >= this.maxFiles) this.files.delete(this.files.keys().next().value!);
+    } else {
+      this.files.delete(key); // re-inserted below: most recently used last
     }
+    this.files.set(key, file);
     return file;
   }
 
