@@ -98,7 +98,7 @@ test('ExclusiveRangeIndex.find and nearest', () => {
     const keep = referenceExclusive(bases, sizes);
     const index = ExclusiveRangeIndex.build(Float64Array.from(bases), Float64Array.from(sizes), bases.length);
     for (let a = 0; a < 90; a++) {
-      const kept = bases.map((b, i) => i).filter((i) => keep[i]);
+      const kept = bases.map((_, i) => i).filter((i) => keep[i]);
       const containing = kept.find((i) => bases[i]! <= a && a < bases[i]! + sizes[i]!) ?? -1;
       const below = kept.filter((i) => bases[i]! <= a).sort((x, y) => bases[y]! - bases[x]!)[0] ?? -1;
       assert.equal(index.find(a), containing);

@@ -9,7 +9,6 @@ const RBX = 3;
 const RBP = 5;
 const RSI = 6;
 const RDI = 7;
-const R12 = 12;
 const R15 = 15;
 
 test('every unwind code decodes to a record, in array order, with unscaled offsets and sizes', () => {

@@ -12,7 +12,7 @@ import { ModuleIndex } from '../../model/module-index.js';
 import type { Snapshot } from '../../model/snapshot.js';
 import { corpusPath } from '../../testing/corpus.js';
 import { findChains } from './find-chains.js';
-import { reconstructStack, startCommand } from './reconstruct.js';
+import { startCommand } from './reconstruct.js';
 import type { ModuleRef, StackView } from './stack-view.js';
 import { walkFrom } from './walk-from.js';
 
