@@ -4,6 +4,7 @@
 //   npm run fuzz -- --seconds 30 minidump          one target for 30 s
 //   npm run fuzz -- --jobs 2 --seed 7              two targets at a time, a fixed seed
 //   npm run fuzz -- --replay test-data/fuzz-regressions/minidump-0123456789abcdef.bin
+//   npm run fuzz -- minidump --replay some.dmp     any file, through the target named first
 // Options: --seconds N (per target), --seed N (default: from the clock, printed), --jobs N,
 // --timeout-ms N (a run over it is a finding; default 2000), --max-execs N, --batch N,
 // --no-coverage (plain mutation, no V8 coverage feedback), --no-save (keep findings out of
@@ -18,7 +19,7 @@ import { TARGET_NAMES, isTargetName } from '../dist/testing/fuzz/targets.js';
 function usage(message) {
   if (message) console.error(`fuzz: ${message}`);
   console.error(`usage: node scripts/fuzz.mjs [--seconds N] [--seed N] [--jobs N] [--timeout-ms N] [--max-execs N] [--batch N] [--no-coverage] [--no-save] [target...]
-       node scripts/fuzz.mjs --replay FILE...     (FILE named <target>-<hash>.bin)
+       node scripts/fuzz.mjs [target] --replay FILE...   (a FILE named <target>-<hash>.bin says its target)
 targets: ${TARGET_NAMES.join(', ')}`);
   process.exit(2);
 }
@@ -57,12 +58,14 @@ for (let i = 0; i < args.length; i++) {
 if (replaying) {
   let failed = 0;
   for (const file of replayFiles) {
-    const target = TARGET_NAMES.find((t) => basename(file).startsWith(`${t}-`));
+    const target = TARGET_NAMES.find((t) => basename(file).startsWith(`${t}-`)) ?? targets[0];
     if (!target) usage(`cannot tell the target of ${file} from its name`);
     const [r] = await replay(target, [{ name: file, bytes: new Uint8Array(readFileSync(file)) }], options.timeoutMs);
     const ms = r.ms === undefined ? '' : ` in ${r.ms.toFixed(0)} ms`;
-    console.log(`${file}: ${target}: ${r.outcome}${ms}${r.message ? `: ${r.message}` : ''}`);
-    if (r.outcome !== 'ok') {
+    // As when fuzzing (and in the smoke test's replay), half the limit already counts as too slow.
+    const slow = r.outcome === 'ok' && r.ms !== undefined && r.ms >= options.timeoutMs / 2;
+    console.log(`${file}: ${target}: ${slow ? 'slow' : r.outcome}${ms}${r.message ? `: ${r.message}` : ''}`);
+    if (r.outcome !== 'ok' || slow) {
       failed++;
       if (r.stack) console.log(r.stack);
     }
