@@ -21,6 +21,8 @@ export type FunctionLookup<E> =
   | { readonly kind: 'none' }
   | { readonly kind: 'unreadable' };
 
+/** Missing pages in a row that end a partly captured table. */
+const MAX_MISSING_PAGES = 16;
 const PAGE = 0x1000;
 
 /** The exception directory's entries as 32-bit words, sorted by BeginAddress, searched by bisection. */
@@ -83,27 +85,44 @@ export class FunctionTable {
 export async function loadFunctionTable(image: PeImage, entrySize: 8 | 12): Promise<FunctionTable | 'unreadable'> {
   const dir = image.directory(Directory.Exception);
   if (!dir || dir.rva >= image.sizeOfImage) return new FunctionTable(new Uint32Array(0), entrySize, undefined);
-  const count = Math.min(Math.floor(dir.size / entrySize), Limits.functionEntries, Math.floor((image.sizeOfImage - dir.rva) / entrySize));
+  // The table can hold no more entries than the bytes behind it: in a file, the section's raw data
+  // (a hostile directory may claim 2^24 entries over zero-filled virtual space).
+  let available = image.sizeOfImage - dir.rva;
+  if (image.bytes.layout === 'file') {
+    const section = image.sectionAt(dir.rva);
+    available = section ? Math.max(0, Math.min(available, section.rawDataSize - (dir.rva - section.virtualAddress))) : 0;
+  }
+  const count = Math.min(Math.floor(dir.size / entrySize), Limits.functionEntries, Math.floor(available / entrySize));
   const length = count * entrySize;
+  if (length === 0) return new FunctionTable(new Uint32Array(0), entrySize, undefined);
   const whole = await image.readRva(dir.rva, length);
   if (whole) return new FunctionTable(sortedWords(whole, entrySize), entrySize, undefined);
 
-  const bytes = new Uint8Array(length);
-  const have = new Uint8Array(length);
+  // Dump memory with holes: read page by page and keep the entries whose bytes were all captured.
+  // A long run of missing pages ends the table (a hostile size must not cost a page read per 4 KiB).
+  const pages: { from: number; bytes: Uint8Array | undefined }[] = [];
+  let misses = 0;
   let any = false;
-  for (let at = dir.rva; at < dir.rva + length; ) {
+  let visited = 0;
+  for (let at = dir.rva; at < dir.rva + length && misses < MAX_MISSING_PAGES; ) {
     const next = Math.min(dir.rva + length, (Math.floor(at / PAGE) + 1) * PAGE);
     const got = await image.readRva(at, next - at);
-    if (got) {
-      bytes.set(got, at - dir.rva);
-      have.fill(1, at - dir.rva, next - dir.rva);
-      any = true;
-    }
+    pages.push({ from: at - dir.rva, bytes: got });
+    misses = got ? 0 : misses + 1;
+    any ||= got !== undefined;
+    visited = next - dir.rva;
     at = next;
   }
   if (!any) return 'unreadable';
-  const present = new Uint8Array(count);
-  for (let i = 0; i < count; i++) present[i] = have.subarray(i * entrySize, (i + 1) * entrySize).every((b) => b === 1) ? 1 : 0;
+  // Entries in missing pages stay in the table as unreadable; past a long gap the table ends.
+  const kept = Math.ceil(visited / entrySize) > count ? count : Math.ceil(visited / entrySize);
+  const bytes = new Uint8Array(kept * entrySize);
+  const present = new Uint8Array(kept).fill(1);
+  for (const page of pages) {
+    if (page.from >= bytes.length) break;
+    if (page.bytes) bytes.set(page.bytes.subarray(0, bytes.length - page.from), page.from);
+    else present.fill(0, Math.floor(page.from / entrySize), Math.min(kept, Math.ceil((page.from + PAGE) / entrySize)));
+  }
   return new FunctionTable(words(bytes, entrySize), entrySize, present);
 }
 
