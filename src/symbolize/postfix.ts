@@ -46,6 +46,8 @@ class Evaluator {
   private literal(token: string): bigint | undefined {
     const m = /^(-?)\+?([0-9]+)$/.exec(token);
     if (!m) return undefined;
+    // More than 20 significant digits cannot fit 64 bits: no need to convert a hostile megabyte of them.
+    if (m[2]!.replace(/^0+/, '').length > 20) return undefined;
     const magnitude = BigInt(m[2]!);
     // The stream extraction fails on values that do not fit the word; then it is an identifier.
     if (magnitude >= 1n << BigInt(this.bits)) return undefined;
