@@ -25,3 +25,4 @@ export {
   type UnloadedModuleSpec,
 } from './minidump.js';
 export { SymbolText, testModule, walkStack, type WalkFixture } from './unwind.js';
+export { everyStream } from './every-stream.js';
