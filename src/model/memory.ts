@@ -1,5 +1,6 @@
 import type { ByteSource } from '../io/byte-source.js';
 import { readExact } from '../io/byte-source.js';
+import { concatBytes } from '../io/bytes.js';
 
 /** A range of the process's memory captured in the dump, and where its bytes are in the file. */
 export interface MemoryRegion {
@@ -134,13 +135,6 @@ export class SnapshotMemory {
       at += BigInt(n);
       left -= n;
     }
-    if (parts.length === 1) return parts[0];
-    const out = new Uint8Array(length);
-    let pos = 0;
-    for (const p of parts) {
-      out.set(p, pos);
-      pos += p.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
 }

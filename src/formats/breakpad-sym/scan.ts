@@ -3,6 +3,7 @@
 // records and rule strings stay in the file until a lookup needs them.
 
 import { readExact, type ByteSource } from '../../io/byte-source.js';
+import { concatBytes } from '../../io/bytes.js';
 import { decodeText, LineSplitter, Scratch, startsWith } from './line-syntax.js';
 import {
   parseFile,
@@ -221,18 +222,6 @@ function hasLineEnd(bytes: Uint8Array): boolean {
   return bytes.indexOf(LF) >= 0 || bytes.indexOf(CR) >= 0;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Reads the whole source in chunks, indexing each complete line as it goes. Only I/O failures throw. */
 export async function scanSymbolFile(source: ByteSource, chunkSize = CHUNK_SIZE): Promise<ScanResult> {
@@ -251,7 +240,7 @@ export async function scanSymbolFile(source: ByteSource, chunkSize = CHUNK_SIZE)
       continue;
     }
     pending.push(chunk);
-    const buf = concat(pending);
+    const buf = concatBytes(pending);
     const lines = new LineSplitter(buf);
     while (lines.next(!atEnd)) scanner.handleLine(buf, lines.start, lines.end, pendingOffset);
     const rest = lines.position;

@@ -2,6 +2,7 @@
 // edits (bit flips, byte sets, interesting integers, arithmetic, truncation, chunk duplication,
 // deletion and copying, splicing with another input) apply to every target; text edits (line
 // duplication, deletion and moves, number tweaks, dictionary tokens) to the text formats.
+import { concatBytes } from '../../io/bytes.js';
 import type { Rng } from './rng.js';
 
 export interface MutationContext {
@@ -35,17 +36,6 @@ const NUMBER_TEXT = [
   '10000000000000000', '99999999999999999999999999', '-0', '0x10', '1e9', 'NaN',
 ];
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 const encoder = new TextEncoder();
 
@@ -131,13 +121,13 @@ const duplicateChunk: Mutator = (input, ctx) => {
   const [start, end] = chunk(input, rng);
   if (input.length + (end - start) > ctx.maxLength) return input;
   const at = rng.below(input.length + 1);
-  return concat(input.subarray(0, at), input.subarray(start, end), input.subarray(at));
+  return concatBytes([input.subarray(0, at), input.subarray(start, end), input.subarray(at)]);
 };
 
 const deleteChunk: Mutator = (input, { rng }) => {
   if (input.length === 0) return input;
   const [start, end] = chunk(input, rng);
-  return concat(input.subarray(0, start), input.subarray(end));
+  return concatBytes([input.subarray(0, start), input.subarray(end)]);
 };
 
 const copyChunk: Mutator = (input, { rng }) => {
@@ -157,7 +147,7 @@ const insertBytes: Mutator = (input, ctx) => {
   const fill = rng.chance(0.5) ? rng.pick(U8) : -1;
   for (let i = 0; i < n; i++) bytes[i] = fill >= 0 ? fill : rng.below(256);
   const at = rng.below(input.length + 1);
-  return concat(input.subarray(0, at), bytes, input.subarray(at));
+  return concatBytes([input.subarray(0, at), bytes, input.subarray(at)]);
 };
 
 const splice: Mutator = (input, ctx) => {
@@ -167,7 +157,7 @@ const splice: Mutator = (input, ctx) => {
     // Head of this input, tail of the other.
     const cut = rng.below(input.length + 1);
     const from = rng.below(other.length + 1);
-    const out = concat(input.subarray(0, cut), other.subarray(from));
+    const out = concatBytes([input.subarray(0, cut), other.subarray(from)]);
     return out.length > ctx.maxLength ? out.subarray(0, ctx.maxLength) : out;
   }
   // A chunk of the other input over this one.
@@ -191,7 +181,7 @@ const dictionaryToken: Mutator = (input, ctx) => {
     return out;
   }
   if (input.length + token.length > ctx.maxLength) return input;
-  return concat(input.subarray(0, at), token, input.subarray(at));
+  return concatBytes([input.subarray(0, at), token, input.subarray(at)]);
 };
 
 // Text edits. Lines are found around a random position, so a 4 MB .sym file is never split whole.
@@ -228,23 +218,23 @@ const duplicateLines: Mutator = (input, ctx) => {
   for (let i = 0; i < copies; i++) repeated.set(block, i * block.length);
   const needsNewline = block.length > 0 && block[block.length - 1] !== NL;
   const sep = needsNewline ? Uint8Array.of(NL) : new Uint8Array(0);
-  return concat(input.subarray(0, at), sep, repeated, input.subarray(at));
+  return concatBytes([input.subarray(0, at), sep, repeated, input.subarray(at)]);
 };
 
 const deleteLines: Mutator = (input, { rng }) => {
   if (input.length === 0) return input;
   let [start, end] = randomLine(input, rng);
   for (let extra = rng.small(8) - 1; extra > 0 && end < input.length; extra--) end = lineAt(input, end)[1];
-  return concat(input.subarray(0, start), input.subarray(end));
+  return concatBytes([input.subarray(0, start), input.subarray(end)]);
 };
 
 const moveLine: Mutator = (input, { rng }) => {
   if (input.length === 0) return input;
   const [start, end] = randomLine(input, rng);
   const line = input.subarray(start, end);
-  const rest = concat(input.subarray(0, start), input.subarray(end));
+  const rest = concatBytes([input.subarray(0, start), input.subarray(end)]);
   const at = lineBoundary(rest, rng);
-  return concat(rest.subarray(0, at), line, rest.subarray(at));
+  return concatBytes([rest.subarray(0, at), line, rest.subarray(at)]);
 };
 
 const lineFromOther: Mutator = (input, ctx) => {
@@ -254,7 +244,7 @@ const lineFromOther: Mutator = (input, ctx) => {
   const [start, end] = randomLine(other, rng);
   if (input.length + (end - start) > ctx.maxLength) return input;
   const at = lineBoundary(input, rng);
-  return concat(input.subarray(0, at), other.subarray(start, end), input.subarray(at));
+  return concatBytes([input.subarray(0, at), other.subarray(start, end), input.subarray(at)]);
 };
 
 function isHexDigit(b: number): boolean {
@@ -281,14 +271,14 @@ const tweakNumber: Mutator = (input, ctx) => {
   } else {
     replacement = rng.u32().toString(rng.chance(0.5) ? 16 : 10);
   }
-  return concat(input.subarray(0, start), encoder.encode(replacement), input.subarray(end));
+  return concatBytes([input.subarray(0, start), encoder.encode(replacement), input.subarray(end)]);
 };
 
 const truncateLine: Mutator = (input, { rng }) => {
   if (input.length === 0) return input;
   const [start, end] = randomLine(input, rng);
   const cut = start + rng.below(Math.max(1, end - start));
-  return concat(input.subarray(0, cut), Uint8Array.of(NL), input.subarray(end));
+  return concatBytes([input.subarray(0, cut), Uint8Array.of(NL), input.subarray(end)]);
 };
 
 interface Weighted {
