@@ -1,6 +1,6 @@
 import type { Cpu } from '../model/cpu.js';
 import type { MemoryBlock } from '../model/memory.js';
-import { windbgModuleName } from '../report/kf.js';
+import { windbgModuleName } from '../symbolize/module-name.js';
 import type { ModuleRef, StackView } from '../unwind/reconstruct/stack-view.js';
 import { unwindStep, type CpuUnwinder, type WalkState } from '../unwind/walker.js';
 

@@ -11,7 +11,8 @@ import { toJson } from '../report/json.js';
 import { renderKf } from '../report/kf.js';
 import { renderText } from '../report/text.js';
 import { StackBuilder, Stream, SynthMinidump, rsds, testModule, walkStack, x86Context, type StreamWriter } from '../testing/synth/index.js';
-import { analyzeMinidump, type Analysis } from './process.js';
+import { analyzeMinidump } from './process.js';
+import type { Analysis } from './types.js';
 
 const NAME = 'crafted.dmp';
 const LIMIT_MS = 1000;

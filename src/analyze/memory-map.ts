@@ -1,5 +1,6 @@
 import type { ModuleIndex } from '../model/module-index.js';
-import type { MemoryInfo, Module, Snapshot } from '../model/snapshot.js';
+import type { MemoryInfo, Snapshot } from '../model/snapshot.js';
+import type { MemoryFacts } from './types.js';
 
 /** MINIDUMP_MEMORY_INFO Type and Protect values. */
 const MEM_IMAGE = 0x1000000;
@@ -9,24 +10,6 @@ const MEM_COMMIT = 0x1000;
 const PAGE_EXECUTE_ANY = 0x10 | 0x20 | 0x40 | 0x80;
 const PAGE_WRITE_ANY = 0x04 | 0x08 | 0x40 | 0x80;
 const PAGE_GUARD = 0x100;
-
-/** What is known about the memory at an address: who backs it and whether it may run. */
-export interface MemoryFacts {
-  readonly module: Module | undefined;
-  /** `image` (a loaded PE/ELF file), `mapped` (a mapped file), `private` (anonymous: heap, stack, VirtualAlloc) or undefined when unknown. */
-  readonly type: 'image' | 'mapped' | 'private' | undefined;
-  /** Whether the memory may execute; undefined when the dump has no memory information. */
-  readonly executable: boolean | undefined;
-  readonly writable: boolean | undefined;
-  /** False when the dump's memory map shows nothing mapped there; undefined when there is no map. */
-  readonly mapped: boolean | undefined;
-  /** The region as the memory map gives it. */
-  readonly region: { readonly base: bigint; readonly size: bigint } | undefined;
-  /** Windows protection in words (`PAGE_EXECUTE_READWRITE`) or Linux permissions (`rwxp`). */
-  readonly protection: string | undefined;
-  /** What the memory is, in words: `[stack]`, a file's path, `the stack of thread 0x1670`. */
-  readonly label: string | undefined;
-}
 
 export interface ThreadStackRange {
   readonly threadId: number;

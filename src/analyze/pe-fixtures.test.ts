@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { analyzeMinidump, type Analysis } from './process.js';
+import { analyzeMinidump } from './process.js';
+import type { Analysis } from './types.js';
 import { FileDirectories } from '../node/directories.js';
 import { openFileSource } from '../node/file-source.js';
-import { frameSizes } from '../report/format.js';
+import { frameSizes } from './stack-usage.js';
 import { repoPath } from '../testing/corpus.js';
 
 // Fixture dumps of mingw-w64 programs crashed under wine (test-data/fixtures, built by

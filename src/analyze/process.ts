@@ -7,7 +7,6 @@ import type { Module, Snapshot, Thread } from '../model/snapshot.js';
 import { noSymbols, type SymbolProvider } from '../symbolize/provider.js';
 import { amd64Unwinder } from '../unwind/amd64.js';
 import { arm64Unwinder } from '../unwind/arm64.js';
-import type { StackFrame } from '../unwind/frame.js';
 import { defaultWalkOptions, walkThread, WalkState, type CodeReader, type CpuUnwinder, type WalkOptions } from '../unwind/walker.js';
 import { x86Unwinder } from '../unwind/x86.js';
 import { crashReason, explainCrash } from './crash-reason.js';
@@ -16,91 +15,13 @@ import { reconstructAfterWalk } from './reconstruct-thread.js';
 import type { StartTriple } from '../unwind/reconstruct/index.js';
 import type { Finding } from './findings.js';
 import { decodeX86Prologue } from './prologue.js';
-import { findRecursion, findRepeatedBlock, type Recursion } from './recursion.js';
+import { findRecursion, findRepeatedBlock } from './recursion.js';
 import { reentrancyFinding, stackFindings } from './stack-findings.js';
-import { MemoryMap, type MemoryFacts } from './memory-map.js';
+import { MemoryMap } from './memory-map.js';
 import { stackViolations } from './violations.js';
-import { frameFunctionKey, measureStack, type StackUsage } from './stack-usage.js';
-import { ModuleImages, type ImageFileOpener } from '../images/module-images.js';
-
-export interface AnalyzeOptions {
-  readonly symbols?: SymbolProvider;
-  /** Directories of module images (PE files) for unwind tables, call checks and export names. */
-  readonly images?: readonly ImageFileOpener[];
-  readonly walk?: Partial<WalkOptions>;
-  /** Walk only the crashing (or requesting) thread. */
-  readonly crashedThreadOnly?: boolean;
-  /** Start the crashing thread's walk here instead of its context (WinDbg's `k = BasePtr StackPtr InstructionPtr`). */
-  readonly start?: StartTriple;
-  /** Rebuild stacks the walk gives up on from the raw stack (default true). */
-  readonly reconstruct?: boolean;
-  /** Wall-clock budget for the whole analysis, in milliseconds; what is left undone is reported in `limits`. */
-  readonly timeoutMs?: number;
-  /** At most this many bytes of each thread's stack are loaded and searched (default 64 MiB). */
-  readonly maxStackBytes?: number;
-}
-
-export interface CrashInfo {
-  /** Breakpad's crash reason text, e.g. EXCEPTION_ACCESS_VIOLATION_WRITE. */
-  readonly reason: string;
-  readonly address: bigint;
-  readonly code: number;
-  readonly flags: number;
-  readonly parameters: readonly bigint[];
-  readonly explanation: string | undefined;
-  readonly threadId: number;
-}
-
-export interface ThreadAnalysis {
-  readonly thread: Thread;
-  /** Whether this thread crashed (or requested the dump). */
-  readonly crashed: boolean;
-  /** The context the walk started from (the exception's for the crashing thread). */
-  readonly context: CpuContext | undefined;
-  readonly frames: readonly StackFrame[];
-  /** True when the walk stopped at the frame limit or the time budget. */
-  readonly truncated: boolean;
-  /** Which limit stopped the walk, when one did. */
-  readonly stoppedBy?: 'frames' | 'time';
-  /** The stack memory the walk used, when any. */
-  readonly stackMemory: { readonly base: bigint; readonly size: number } | undefined;
-  /** When the walk fell short and the raw stack was searched: the chain used and the other candidates. */
-  readonly reconstruction: ReconstructionSummary | undefined;
-}
-
-export interface ReconstructionSummary {
-  /** WinDbg's command that starts the chain whose frames were appended (trust `recovered`). */
-  readonly used: string | undefined;
-  /** Other chains found, best first, as WinDbg commands. */
-  readonly alternatives: readonly string[];
-}
-
-/** A walked thread with what its stack tells: extent, usage per frame/module/function, recursion. */
-export interface ThreadReport extends ThreadAnalysis {
-  readonly usage: StackUsage;
-  readonly recursion: readonly Recursion[];
-  /** Per frame: what backs the memory its code address is in (module, type, protection). */
-  readonly frameMemory: readonly MemoryFacts[];
-}
-
-export interface Analysis {
-  readonly snapshot: Snapshot;
-  readonly crash: CrashInfo | undefined;
-  /** Index into `threads` of the crashing or requesting thread. */
-  readonly crashingThreadIndex: number | undefined;
-  readonly threads: readonly ThreadReport[];
-  /** What the analysis concluded (stack overflow, recursion, ...), most important first per thread. */
-  readonly findings: readonly Finding[];
-  /** Modules for which a symbol file was found. */
-  readonly modulesWithSymbols: ReadonlySet<Module>;
-  /** The main executable: Breakpad takes the first module of the list. */
-  readonly mainModule: Module | undefined;
-  readonly warnings: readonly string[];
-  /** Things worth knowing that are not problems with the input (e.g. an image file that did not match). */
-  readonly notes: readonly string[];
-  /** Resource limits the analysis hit (time budget, frame limit): the report is partial there. */
-  readonly limits: readonly string[];
-}
+import { frameFunctionKey, measureStack } from './stack-usage.js';
+import { ModuleImages } from '../images/module-images.js';
+import type { Analysis, AnalyzeOptions, CrashInfo, ThreadAnalysis, ThreadReport, WalkEnvironment } from './types.js';
 
 function unwinderFor(cpu: Cpu): CpuUnwinder | undefined {
   switch (cpu) {
@@ -223,20 +144,6 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
 
 /** Default cap on the stack bytes loaded per thread: far above any real stack (1 MiB on Windows, 8 MiB on Linux). */
 export const DEFAULT_MAX_STACK_BYTES = 64 * 1024 * 1024;
-
-/** What every thread's walk shares. */
-export interface WalkEnvironment {
-  readonly maxStackBytes: number;
-  readonly executable: ((address: bigint) => boolean | undefined) | undefined;
-  readonly reconstruct: boolean;
-  readonly snapshot: Snapshot;
-  readonly modules: ModuleIndex;
-  readonly symbols: SymbolProvider;
-  readonly images: ModuleImages;
-  readonly code: CodeReader;
-  readonly walkOptions: WalkOptions;
-  readonly warnings: string[];
-}
 
 /** x86 frames whose function start is known: the fixed local allocation their prologue makes. */
 async function decodeX86Prologues(t: ThreadAnalysis, code: CodeReader): Promise<void> {

@@ -5,7 +5,7 @@ import type { StackFrame } from '../unwind/frame.js';
 import { reconstructStack, startCommand, type RecoveredFrame, type StackView } from '../unwind/reconstruct/index.js';
 import { recoveredFrame, WalkState, type CpuUnwinder } from '../unwind/walker.js';
 import { dumpStackView } from './dump-stack-view.js';
-import type { ReconstructionSummary, WalkEnvironment } from './process.js';
+import type { ReconstructionSummary, WalkEnvironment } from './types.js';
 
 /** The walk is short when it stops this far (and at least a quarter of the captured stack) below its end. */
 const SHORT_WALK_BYTES = 2n * 1024n;

@@ -1,7 +1,6 @@
-import type { CrashInfo, ThreadAnalysis } from './process.js';
 import type { Finding } from './findings.js';
 import type { Recursion, RepeatedBlock } from './recursion.js';
-import type { StackUsage, UsageTotal } from './stack-usage.js';
+import type { CrashInfo, StackUsage, ThreadAnalysis, UsageTotal } from './types.js';
 
 const STATUS_STACK_OVERFLOW = 0xc00000fd;
 const PAGE = 0x1000n;

@@ -1,51 +1,8 @@
 import { pointerWidth, specialRegisters } from '../model/cpu.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { frameSizes, moduleName } from '../report/format.js';
+import { moduleName } from '../symbolize/module-name.js';
 import type { StackFrame } from '../unwind/frame.js';
-import type { ThreadAnalysis } from './process.js';
-
-/** Where a thread's stack lies and how much of it was in use at the crash. */
-export interface StackUsage {
-  /** The highest address (the stack grows down from it). */
-  readonly base: bigint | undefined;
-  /** The lowest committed address (TEB StackLimit), or the lowest known one. */
-  readonly limit: bigint | undefined;
-  /** The start of the whole reservation (TEB DeallocationStack), when known. */
-  readonly reserveBase: bigint | undefined;
-  /** `teb`: from the thread's NT_TIB in the dump; `captured-memory`: from the stack memory the dump holds. */
-  readonly boundsSource: 'teb' | 'captured-memory' | undefined;
-  /** The innermost frame's stack pointer. */
-  readonly stackPointer: bigint | undefined;
-  /** base − stack pointer. */
-  readonly usedBytes: number | undefined;
-  /** base − reserve base, when known. */
-  readonly reserveBytes: number | undefined;
-  /** Used bytes as a percentage of the reserve, or of base − limit when the reserve is unknown. */
-  readonly usedPercent: number | undefined;
-  readonly percentOf: 'reserve' | 'committed' | undefined;
-  /** Bytes the walked frames account for (the sum of known frame sizes). */
-  readonly walkedBytes: number;
-  /** Frame bytes per module and per function, largest first; shares are of the used stack. */
-  readonly byModule: readonly UsageTotal[];
-  readonly byFunction: readonly UsageTotal[];
-  /** Per frame: its size and the key it is grouped by. */
-  readonly frames: readonly FrameUsage[];
-}
-
-export interface UsageTotal {
-  readonly name: string;
-  readonly bytes: number;
-  readonly frames: number;
-  /** Fraction (0..1) of the used stack (or of the walked bytes when the stack's extent is unknown). */
-  readonly share: number;
-}
-
-export interface FrameUsage {
-  readonly size: number | undefined;
-  readonly module: string;
-  /** The function as far as it is known: `module!function`, or `module+0xOFFSET` of the frame's code address. */
-  readonly function: string;
-}
+import type { FrameUsage, StackUsage, ThreadAnalysis, UsageTotal } from './types.js';
 
 const PAGE = 0x1000n;
 
@@ -58,6 +15,21 @@ function readPointer(bytes: Uint8Array | undefined, width: 4 | 8): bigint | unde
   if (!bytes || bytes.length < width) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return width === 8 ? view.getBigUint64(0, true) : BigInt(view.getUint32(0, true));
+}
+
+/**
+ * Bytes frame i holds: the next frame's stack pointer minus its own; undefined for the outermost
+ * frame (unless its unwind ended the stack), and, when the stack's range is given, for a frame
+ * whose stack pointer lies outside it (a damaged context).
+ */
+export function frameSizes(frames: readonly StackFrame[], stack?: { readonly base: bigint; readonly size: number }): (number | undefined)[] {
+  const inStack = (sp: bigint): boolean => !stack || (sp >= stack.base && sp <= stack.base + BigInt(stack.size));
+  return frames.map((f, i) => {
+    const callerSp = frames[i + 1]?.sp ?? f.endOfStackSp;
+    if (callerSp === undefined || !inStack(f.sp) || !inStack(callerSp)) return undefined;
+    const size = callerSp - f.sp;
+    return size >= 0n && size <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(size) : undefined;
+  });
 }
 
 /**

@@ -5,7 +5,8 @@ import { openFileSource } from '../node/file-source.js';
 import { analyzeCorpusDump } from '../testing/breakpad-parity.js';
 import { repoPath } from '../testing/corpus.js';
 import { amd64Context, StackBuilder, SynthMinidump } from '../testing/synth/index.js';
-import { analyzeMinidump, type Analysis } from './process.js';
+import { analyzeMinidump } from './process.js';
+import type { Analysis } from './types.js';
 
 const kinds = (a: Analysis): string[] => a.findings.map((f) => f.kind);
 

@@ -2,8 +2,8 @@ import type { ModuleIndex } from '../model/module-index.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { StackFrame } from '../unwind/frame.js';
 import type { Finding } from './findings.js';
-import type { MemoryFacts, MemoryMap } from './memory-map.js';
-import type { CrashInfo, ThreadReport } from './process.js';
+import type { MemoryMap } from './memory-map.js';
+import type { CrashInfo, MemoryFacts, ThreadReport } from './types.js';
 
 const ACCESS_VIOLATION = 0xc0000005;
 const EXECUTE_ACCESS = 8n; // ExceptionInformation[0] of an access violation that executed

@@ -1,5 +1,5 @@
 import { parseDps, parseLm, type DpsCapture, type LmModule } from '../formats/windbg-text/index.js';
-import type { KfRow } from '../report/kf.js';
+import type { KfRow } from './types.js';
 import type { Finding } from './findings.js';
 import { findRecursion, findRepeatedBlock } from './recursion.js';
 import { reentrancyFinding } from './stack-findings.js';

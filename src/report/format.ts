@@ -1,7 +1,5 @@
 import { pointerWidth, type Cpu } from '../model/cpu.js';
-import type { Module } from '../model/snapshot.js';
 import type { StackFrame } from '../unwind/frame.js';
-import { baseName } from '../symbolize/symbol-store.js';
 
 /** `0x` + lowercase hex, zero-padded to `digits`. */
 export function hexPad(value: bigint | number, digits: number): string {
@@ -13,24 +11,6 @@ export function hexPtr(value: bigint | number, cpu: Cpu): string {
   return hexPad(value, pointerWidth(cpu) * 2);
 }
 
-export function moduleName(module: Module): string {
-  return baseName(module.codeFile);
-}
-
-/**
- * Bytes frame i holds: the next frame's stack pointer minus its own; undefined for the outermost
- * frame (unless its unwind ended the stack), and, when the stack's range is given, for a frame
- * whose stack pointer lies outside it (a damaged context).
- */
-export function frameSizes(frames: readonly StackFrame[], stack?: { readonly base: bigint; readonly size: number }): (number | undefined)[] {
-  const inStack = (sp: bigint): boolean => !stack || (sp >= stack.base && sp <= stack.base + BigInt(stack.size));
-  return frames.map((f, i) => {
-    const callerSp = frames[i + 1]?.sp ?? f.endOfStackSp;
-    if (callerSp === undefined || !inStack(f.sp) || !inStack(callerSp)) return undefined;
-    const size = callerSp - f.sp;
-    return size >= 0n && size <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(size) : undefined;
-  });
-}
 
 /** Breakpad's words for how a frame was found. */
 export function trustDescription(frame: StackFrame): string {

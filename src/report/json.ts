@@ -1,10 +1,10 @@
-import type { Analysis, ThreadReport } from '../analyze/process.js';
+import type { Analysis, MemoryFacts, ThreadReport } from '../analyze/types.js';
 import type { Finding } from '../analyze/findings.js';
-import type { MemoryFacts } from '../analyze/memory-map.js';
 import { registerOrder, type Cpu } from '../model/cpu.js';
 import type { Module } from '../model/snapshot.js';
 import type { FrameTrust, StackFrame } from '../unwind/frame.js';
-import { hexPtr, moduleName } from './format.js';
+import { moduleName } from '../symbolize/module-name.js';
+import { hexPtr } from './format.js';
 import { baseName } from '../symbolize/symbol-store.js';
 
 /** rust-minidump's trust names; Breakpad's leaf-return simulation is a one-word scan. */

@@ -1,34 +1,12 @@
-import type { Analysis } from '../analyze/process.js';
+import type { Analysis, KfRow } from '../analyze/types.js';
 import { pointerWidth, type Cpu } from '../model/cpu.js';
-import type { Module } from '../model/snapshot.js';
 import { registerValue, type StackFrame } from '../unwind/frame.js';
-import { baseName } from '../symbolize/symbol-store.js';
-
-/** One row of WinDbg's `kf`: Memory, ChildEBP (x86) or Child-SP (x64), RetAddr, location. */
-export interface KfRow {
-  /** This row's frame pointer minus the previous row's: undefined on the first row. */
-  readonly memory: bigint | undefined;
-  readonly childFrame: bigint;
-  readonly returnAddress: bigint;
-  readonly location: string;
-  /** The module the location is in (for per-module totals), when known. */
-  readonly module: string | undefined;
-  readonly inline?: boolean;
-  /** The walk stopped before this row: it was rebuilt from the raw stack. */
-  readonly afterGap?: boolean;
-}
+import { windbgModuleName } from '../symbolize/module-name.js';
 
 export interface KfModuleTotal {
   readonly module: string;
   readonly bytes: bigint;
   readonly rows: number;
-}
-
-/** WinDbg's module name: the file name without its extension. */
-export function windbgModuleName(module: Module): string {
-  const file = baseName(module.codeFile);
-  const dot = file.lastIndexOf('.');
-  return dot > 0 ? file.slice(0, dot) : file;
 }
 
 /** `module!function+0xN`, `module+0xN` or `0xADDRESS`, as WinDbg prints a frame. */

@@ -1,8 +1,9 @@
-import type { Analysis, ThreadAnalysis, ThreadReport } from '../analyze/process.js';
+import type { Analysis, ThreadAnalysis, ThreadReport } from '../analyze/types.js';
 import { describeMemory } from '../analyze/violations.js';
 import { registerOrder, pointerWidth, type Cpu } from '../model/cpu.js';
 import type { StackFrame } from '../unwind/frame.js';
-import { hexPad, moduleName, trustDescription } from './format.js';
+import { moduleName } from '../symbolize/module-name.js';
+import { hexPad, trustDescription } from './format.js';
 import { baseName } from '../symbolize/symbol-store.js';
 
 const MAX_WIDTH = 80;

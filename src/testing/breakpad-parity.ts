@@ -1,7 +1,8 @@
 // Test support: compares stackhog's threads with Breakpad's minidump_stackwalk output, condensed
 // by scripts/condense-breakpad-output.mjs into test-data/breakpad-threads.json.
 import { existsSync, readFileSync } from 'node:fs';
-import { analyzeMinidump, type Analysis, type ThreadAnalysis } from '../analyze/process.js';
+import { analyzeMinidump } from '../analyze/process.js';
+import type { Analysis, ThreadAnalysis } from '../analyze/types.js';
 import { openFileSource } from '../node/file-source.js';
 import { FileDirectories } from '../node/directories.js';
 import { displayFrames } from '../report/text.js';

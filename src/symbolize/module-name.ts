@@ -1,0 +1,16 @@
+// How a module is named in stackhog's output: both the analyses (stack usage keys, stack views) and
+// the reports need these, so they live below both.
+import type { Module } from '../model/snapshot.js';
+import { baseName } from './symbol-store.js';
+
+/** The module's file name, as Breakpad prints it (`test_app.exe`). */
+export function moduleName(module: Module): string {
+  return baseName(module.codeFile);
+}
+
+/** WinDbg's module name: the file name without its extension. */
+export function windbgModuleName(module: Module): string {
+  const file = baseName(module.codeFile);
+  const dot = file.lastIndexOf('.');
+  return dot > 0 ? file.slice(0, dot) : file;
+}
