@@ -1,5 +1,5 @@
 import type { ByteSource } from '../io/byte-source.js';
-import { readMinidump } from '../formats/minidump/read-minidump.js';
+import { readSnapshot } from '../formats/detect.js';
 import { specialRegisters, type Cpu, type CpuContext } from '../model/cpu.js';
 import { MemoryBlock } from '../model/memory.js';
 import { ModuleIndex } from '../model/module-index.js';
@@ -47,10 +47,13 @@ class TrackingProvider implements SymbolProvider {
   }
 }
 
-/** Reads a minidump and analyses it. */
-export async function analyzeMinidump(source: ByteSource, options: AnalyzeOptions = {}): Promise<Analysis> {
-  return analyzeSnapshot(await readMinidump(source), options);
+/** Reads any dump stackhog knows (minidump, Windows kernel dump), chosen by its signature, and analyses it. */
+export async function analyze(source: ByteSource, options: AnalyzeOptions = {}): Promise<Analysis> {
+  return analyzeSnapshot(await readSnapshot(source), options);
 }
+
+/** @deprecated The entry was named after one format; use {@link analyze}, which reads every dump stackhog knows. */
+export const analyzeMinidump: (source: ByteSource, options?: AnalyzeOptions) => Promise<Analysis> = analyze;
 
 /** Walks every thread of a snapshot (Breakpad skips the thread that wrote the dump) and names the crash. */
 export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOptions = {}): Promise<Analysis> {

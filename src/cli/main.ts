@@ -2,7 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { analyzeMinidump, DEFAULT_MAX_STACK_BYTES } from '../analyze/process.js';
+import { analyze, DEFAULT_MAX_STACK_BYTES } from '../analyze/process.js';
 import { analyzeDps } from '../analyze/windbg-stack.js';
 import { FormatError } from '../io/errors.js';
 import { FileDirectories } from '../node/directories.js';
@@ -131,7 +131,7 @@ async function runDump(path: string, opts: DumpOptions): Promise<number> {
   const imageDirs = new FileDirectories(opts.modules);
   try {
     const symbols = new SymbolStoreProvider(dirs.openers, opts.symbolCache);
-    const analysis = await analyzeMinidump(file.source, {
+    const analysis = await analyze(file.source, {
       symbols,
       images: imageDirs.openers,
       walk: { maxFrames: opts.maxFrames },
