@@ -1,7 +1,7 @@
 import type { ByteSource } from '../io/byte-source.js';
 import { FormatError } from '../io/errors.js';
 import { PeImage, type ImageBytes } from '../formats/pe/pe-image.js';
-import type { SnapshotMemory } from '../model/memory.js';
+import type { DumpMemory } from '../model/memory.js';
 import type { Module } from '../model/snapshot.js';
 import { baseName } from '../symbolize/symbol-store.js';
 
@@ -27,10 +27,10 @@ export interface ModuleImage {
 export class ModuleImages {
   readonly warnings: string[] = [];
   private readonly openers: readonly ImageFileOpener[];
-  private readonly memory: SnapshotMemory;
+  private readonly memory: DumpMemory;
   private readonly cache = new Map<Module, Promise<ModuleImage | undefined>>();
 
-  constructor(memory: SnapshotMemory, openers: readonly ImageFileOpener[] = []) {
+  constructor(memory: DumpMemory, openers: readonly ImageFileOpener[] = []) {
     this.memory = memory;
     this.openers = openers;
   }

@@ -46,11 +46,26 @@ export class MemoryBlock {
   }
 }
 
+/**
+ * A snapshot's memory as walkers and analyses see it, whatever the format stores: a minidump's
+ * captured ranges, or a kernel dump's physical pages behind page tables.
+ */
+export interface DumpMemory {
+  /** Ranges known to be captured, by address (for probes that look for images); may be partial. */
+  readonly regions: readonly { readonly base: bigint; readonly size: number }[];
+  /** Bytes at an address when all of them are present; undefined otherwise. */
+  read(address: bigint, length: number): Promise<Uint8Array | undefined>;
+  /** The present memory from `base` onward, at most `size` bytes, as one block that stops at the first gap. */
+  loadRange(base: bigint, size: number): Promise<MemoryBlock | undefined>;
+  /** A thread's stack: from its own file location when it has one, else by address. */
+  loadStack(stack: { readonly base: bigint; readonly size: number; readonly fileOffset: number | undefined }): Promise<MemoryBlock | undefined>;
+}
+
 /** Largest single region loaded at once; bigger ones are read in part. */
 const MAX_BLOCK = 64 * 1024 * 1024;
 
 /** All captured memory of a snapshot, sorted by address, read from the file on demand. */
-export class SnapshotMemory {
+export class SnapshotMemory implements DumpMemory {
   readonly regions: readonly MemoryRegion[];
   private readonly source: ByteSource;
 

@@ -1,22 +1,25 @@
 import type { Cpu, CpuContext } from './cpu.js';
-import type { SnapshotMemory } from './memory.js';
+import type { KernelInfo } from './kernel.js';
+import type { DumpMemory } from './memory.js';
 
 /** What every dump format produces; walkers and analyses only ever see this. */
 export interface Snapshot {
   readonly file: string;
-  readonly format: 'minidump';
+  readonly format: 'minidump' | 'kernel-dump';
   readonly system: SystemInfo;
   readonly modules: readonly Module[];
   readonly unloadedModules: readonly UnloadedModule[];
   readonly threads: readonly Thread[];
   readonly exception: ExceptionInfo | undefined;
-  readonly memory: SnapshotMemory;
+  readonly memory: DumpMemory;
   /** Memory regions with protection and type (MemoryInfoList); empty when the writer omitted it. */
   readonly memoryInfo: readonly MemoryInfo[];
   readonly process: ProcessInfo;
   readonly breakpad: BreakpadInfo | undefined;
   readonly crashpad: CrashpadInfo | undefined;
   readonly linux: LinuxInfo | undefined;
+  /** What a Windows kernel crash dump adds: header, bugcheck, processors, kernel structures. */
+  readonly kernel?: KernelInfo | undefined;
   /** Time the dump was written (seconds since the Unix epoch). */
   readonly timeDateStamp: number;
   /** Problems met while reading: the part that could be read is still in the snapshot. */
@@ -67,6 +70,8 @@ export interface Thread {
   readonly priority: number;
   /** From ThreadInfoList when present. */
   readonly startAddress: bigint | undefined;
+  /** The stack's extent as the OS records it outside a TEB (a kernel thread's KTHREAD StackBase/StackLimit). */
+  readonly stackBounds?: { readonly base: bigint; readonly limit: bigint; readonly source: 'kthread' } | undefined;
 }
 
 export interface ThreadStack {
@@ -84,6 +89,8 @@ export interface ExceptionInfo {
   readonly parameters: readonly bigint[];
   /** The context at the exception; the thread list may hold a later state of the thread. */
   readonly context: CpuContext | undefined;
+  /** Where the context came from when it is not the dump's own exception stream, e.g. a bugcheck parameter (`.cxr`). */
+  readonly contextSource?: string | undefined;
 }
 
 export interface MemoryInfo {

@@ -1,4 +1,5 @@
 // Each stream of a synthetic minidump, read into the snapshot model.
+import { SnapshotMemory } from '../../model/memory.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BufferSource } from '../../io/byte-source.js';
@@ -288,7 +289,8 @@ test('MemoryList: regions sorted by address and readable by address', async () =
   assert.deepEqual(await snapshot.memory.read(0x20000n, 4), new Uint8Array([9, 8, 7, 6]));
   assert.equal(await snapshot.memory.read(0x20002n, 4), undefined, 'past the end of the region');
   assert.equal(await snapshot.memory.read(0x18000n, 1), undefined, 'between regions');
-  const block = await snapshot.memory.load(snapshot.memory.find(0x10004n)!);
+  const memory = snapshot.memory as SnapshotMemory;
+  const block = await memory.load(memory.find(0x10004n)!);
   assert.equal(block.u32(0x10004n), 0x08070605);
 });
 
