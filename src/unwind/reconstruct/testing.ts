@@ -21,6 +21,11 @@ export interface MemoryStackViewOptions {
   /** Names for exact addresses, as `dps` annotates them; others are described as module+0xN. */
   readonly symbols?: ReadonlyMap<bigint, string>;
   readonly unwindFrom?: (ip: bigint, sp: bigint) => { ip: bigint; sp: bigint } | undefined;
+  /**
+   * Most words read and unwind questions answered before the view throws: a search that regressed
+   * to quadratic work fails at once with the count instead of running for hours.
+   */
+  readonly budget?: { readonly wordReads?: number; readonly unwindQuestions?: number };
 }
 
 export class MemoryStackView implements StackView {
@@ -31,6 +36,10 @@ export class MemoryStackView implements StackView {
   readonly unwindFrom?: (ip: bigint, sp: bigint) => Promise<{ ip: bigint; sp: bigint } | undefined>;
   /** How many times the view was asked isReturnAddress (to check the search asks once per value). */
   returnQuestions = 0;
+  /** Words read (readWord calls, in range or not): the work a search did over the stack. A test may reset it; the budget counts from there. */
+  wordReads = 0;
+  /** Times the view was asked unwindFrom. */
+  unwindQuestions = 0;
   private readonly words32: Uint32Array | undefined;
   private readonly words64: BigUint64Array | undefined;
   private readonly written: Uint8Array;
@@ -38,6 +47,7 @@ export class MemoryStackView implements StackView {
   private readonly modules: readonly TestCodeModule[];
   private readonly options: MemoryStackViewOptions;
   private readonly size: number;
+  private readonly maxWordReads: number;
 
   constructor(options: MemoryStackViewOptions) {
     this.options = options;
@@ -51,8 +61,15 @@ export class MemoryStackView implements StackView {
     if (this.wordSize === 4) this.words32 = new Uint32Array(count);
     else this.words64 = new BigUint64Array(count);
     this.modules = options.modules;
+    this.maxWordReads = options.budget?.wordReads ?? Infinity;
     const unwind = options.unwindFrom;
-    if (unwind) this.unwindFrom = (ip, sp) => Promise.resolve(unwind(ip, sp));
+    const maxUnwinds = options.budget?.unwindQuestions ?? Infinity;
+    if (unwind) {
+      this.unwindFrom = (ip, sp) => {
+        if (++this.unwindQuestions > maxUnwinds) return Promise.reject(new Error(`over the budget of ${maxUnwinds} unwind questions`));
+        return Promise.resolve(unwind(ip, sp));
+      };
+    }
   }
 
   private index(address: bigint): number | undefined {
@@ -91,6 +108,7 @@ export class MemoryStackView implements StackView {
   }
 
   readWord(address: bigint): bigint | undefined {
+    if (++this.wordReads > this.maxWordReads) throw new Error(`over the budget of ${this.maxWordReads} word reads`);
     const i = this.index(address);
     if (i === undefined || (this.holes.size > 0 && this.holes.has(address))) return undefined;
     return this.words32 ? BigInt(this.words32[i]!) : this.words64![i]!;
