@@ -12,6 +12,16 @@ export interface PostfixContext {
   wordSize: 4 | 8;
   /** A word of the given size at address, or undefined when that memory is not available. */
   readWord(address: bigint): bigint | undefined;
+  /** When given, counts the evaluation's work (for tests that bound it; the walker passes none). */
+  readonly counters?: PostfixCounters;
+}
+
+/** The work an evaluation did. */
+export interface PostfixCounters {
+  /** Tokens evaluated; a glued '=name' counts as two. */
+  tokens: number;
+  /** Decimal digits converted to numbers (with BigInt), leading zeros included. */
+  digitsConverted: number;
 }
 
 /** A stack entry: a computed value, or a token not yet resolved (literal or variable name). */
@@ -48,6 +58,7 @@ class Evaluator {
     if (!m) return undefined;
     // More than 20 significant digits cannot fit 64 bits: no need to convert a hostile megabyte of them.
     if (m[2]!.replace(/^0+/, '').length > 20) return undefined;
+    if (this.ctx.counters) this.ctx.counters.digitsConverted += m[2]!.length;
     const magnitude = BigInt(m[2]!);
     // The stream extraction fails on values that do not fit the word; then it is an identifier.
     if (magnitude >= 1n << BigInt(this.bits)) return undefined;
@@ -85,6 +96,7 @@ class Evaluator {
   }
 
   private step(token: string): boolean {
+    if (this.ctx.counters) this.ctx.counters.tokens++;
     switch (token) {
       case '+':
       case '-':
