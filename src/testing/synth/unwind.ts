@@ -8,7 +8,6 @@ import type { Module } from '../../model/snapshot.js';
 import type { ModuleSymbols, SymbolProvider } from '../../symbolize/provider.js';
 import { amd64Unwinder } from '../../unwind/amd64.js';
 import { arm64Unwinder } from '../../unwind/arm64.js';
-import type { StackFrame } from '../../unwind/frame.js';
 import { defaultWalkOptions, walkThread, WalkState, type CpuUnwinder, type WalkOptions } from '../../unwind/walker.js';
 import { x86Unwinder } from '../../unwind/x86.js';
 import type { RegisterValues } from './context.js';
@@ -53,10 +52,20 @@ export interface WalkFixture {
 
 const UNWINDERS: Record<WalkFixture['cpu'], CpuUnwinder> = { x86: x86Unwinder, amd64: amd64Unwinder, arm64: arm64Unwinder };
 
-/** Walks the fixture's stack with the real walk loop and the CPU's unwinder. */
-export async function walkStack(f: WalkFixture): Promise<{ frames: StackFrame[]; truncated: boolean }> {
+/** A walk state that counts the stack words the walk reads (its strategies read only through readWord). */
+class CountingWalkState extends WalkState {
+  stackReads = 0;
+  override readWord(address: bigint): bigint | undefined {
+    this.stackReads++;
+    return super.readWord(address);
+  }
+}
+
+/** Walks the fixture's stack with the real walk loop and the CPU's unwinder; counts the stack words read. */
+export async function walkStack(f: WalkFixture): Promise<Awaited<ReturnType<typeof walkThread>> & { stackReads: number }> {
   const stack = f.stack ? new MemoryBlock(f.stack.start, f.stack.finish()) : undefined;
-  const state = new WalkState(f.cpu, stack, new ModuleIndex(f.modules), new SymbolText(f.symbols ?? {}), f.os ?? 'linux');
+  const state = new CountingWalkState(f.cpu, stack, new ModuleIndex(f.modules), new SymbolText(f.symbols ?? {}), f.os ?? 'linux');
   const registers = new Map(Object.entries(f.registers).map(([name, v]) => [name, valueOf(v)] as const));
-  return walkThread(state, { cpu: f.cpu, registers }, UNWINDERS[f.cpu], { ...defaultWalkOptions, ...f.options });
+  const walk = await walkThread(state, { cpu: f.cpu, registers }, UNWINDERS[f.cpu], { ...defaultWalkOptions, ...f.options });
+  return { ...walk, stackReads: state.stackReads };
 }
