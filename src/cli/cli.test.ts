@@ -9,10 +9,10 @@ import { ExitCode } from './exit-codes.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
-function stackhog(...args: string[]): { status: number | null; stdout: string; stderr: string; ms: number } {
-  const start = performance.now();
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 20_000, maxBuffer: 64 * 1024 * 1024 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - start };
+/** Runs the CLI; the only clock is a hang guard (spawnSync blocks, so node:test's timeout cannot fire). */
+function stackhog(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 test('no argument: the bundled sample (a real stack overflow) is analysed', () => {
@@ -92,7 +92,8 @@ test('a missing file is unreadable input', () => {
 });
 
 // Fuzzed and hostile files: one clear line naming file, structure and offset (or a partial report),
-// the documented exit code, never a JS stack trace, and quickly.
+// the documented exit code, never a JS stack trace. The work they cost is bounded in-process by
+// fuzz-smoke.test.ts (bytes read of each file), not timed here.
 const hostile = [
   ...readdirSync(corpusPath('malformed')).map((n) => corpusPath('malformed', n)),
   ...readdirSync(corpusPath('rust-minidump'))
@@ -102,7 +103,6 @@ const hostile = [
 for (const path of hostile) {
   test(`hostile input is reported, not thrown: ${path.split('/').pop()}`, () => {
     const r = stackhog(path);
-    assert.ok(r.ms < 2000, `took ${r.ms} ms`);
     assert.ok(r.status === ExitCode.Ok || r.status === ExitCode.BadInput, `exit ${r.status}: ${r.stderr}`);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     assert.doesNotMatch(r.stderr, /internal error/);
