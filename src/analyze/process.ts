@@ -21,6 +21,7 @@ import { MemoryMap } from './memory-map.js';
 import { stackViolations } from './violations.js';
 import { frameFunctionKey, measureStack } from './stack-usage.js';
 import { ModuleImages } from '../images/module-images.js';
+import { explainKernelCrash, kernelFindings } from './kernel-crash.js';
 import type { Analysis, AnalyzeOptions, CrashInfo, ThreadAnalysis, ThreadReport, WalkEnvironment } from './types.js';
 
 function unwinderFor(cpu: Cpu): CpuUnwinder | undefined {
@@ -64,7 +65,8 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
   const limits: string[] = [];
   const modules = new ModuleIndex(snapshot.modules);
   const exception = snapshot.exception;
-  const requestingId = exception?.threadId ?? snapshot.breakpad?.requestingThreadId;
+  // A kernel dump's first thread is the one that called KeBugCheckEx.
+  const requestingId = exception?.threadId ?? snapshot.breakpad?.requestingThreadId ?? (snapshot.kernel ? snapshot.threads[0]?.id : undefined);
 
   let crash: CrashInfo | undefined;
   if (exception) {
@@ -131,7 +133,11 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
   // The crashing thread's findings first.
   const crashedId = crashingThreadIndex === undefined ? undefined : threads[crashingThreadIndex]!.thread.id;
   findings.sort((a, b) => Number(b.threadId === crashedId) - Number(a.threadId === crashedId));
+  const crashedThread = crashingThreadIndex === undefined ? undefined : threads[crashingThreadIndex];
+  const kernel = explainKernelCrash(snapshot, crashedThread?.frames ?? [], exception?.address, options.notCulprits);
+  if (kernel) findings.unshift(...kernelFindings(kernel, crashedThread));
   return {
+    kernel,
     snapshot,
     crash,
     crashingThreadIndex,

@@ -68,7 +68,7 @@ export function stackFindings(t: ThreadAnalysis, usage: StackUsage, recursion: r
   const threadId = t.thread.id;
   const overflowException = t.crashed && crash?.code === STATUS_STACK_OVERFLOW;
   const nearLimit =
-    usage.boundsSource === 'teb' && usage.limit !== undefined && usage.stackPointer !== undefined && usage.stackPointer < usage.limit + PAGE;
+    (usage.boundsSource === 'teb' || usage.boundsSource === 'kthread') && usage.limit !== undefined && usage.stackPointer !== undefined && usage.stackPointer < usage.limit + PAGE;
   const overflow = overflowException || nearLimit;
 
   for (const r of recursion) {

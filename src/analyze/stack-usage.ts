@@ -72,6 +72,12 @@ export async function measureStack(snapshot: Snapshot, thread: ThreadAnalysis): 
       if (dealloc !== undefined && dealloc !== 0n && dealloc < tibLimit) reserveBase = dealloc;
     }
   }
+  const bounds = thread.thread.stackBounds;
+  if (base === undefined && bounds && (sp === undefined || (sp >= bounds.limit - PAGE * 16n && sp <= bounds.base))) {
+    base = bounds.base;
+    limit = bounds.limit;
+    boundsSource = bounds.source;
+  }
   if (base === undefined && thread.stackMemory) {
     base = thread.stackMemory.base + BigInt(thread.stackMemory.size);
     limit = thread.stackMemory.base;

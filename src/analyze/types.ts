@@ -1,3 +1,4 @@
+import type { BugcheckExplanation } from './bugcheck.js';
 // The records the analyses share: what the orchestrator (process.ts) hands each analysis and what
 // the reports read. Only types live here, so every analysis can import them without importing the
 // orchestrator (which imports the analyses).
@@ -27,6 +28,8 @@ export interface AnalyzeOptions {
   readonly timeoutMs?: number;
   /** At most this many bytes of each thread's stack are loaded and searched (default 64 MiB). */
   readonly maxStackBytes?: number;
+  /** Kernel dumps: modules never named as the probable cause (default DEFAULT_NOT_CULPRITS). */
+  readonly notCulprits?: readonly string[];
 }
 
 export interface CrashInfo {
@@ -73,7 +76,7 @@ export interface StackUsage {
   /** The start of the whole reservation (TEB DeallocationStack), when known. */
   readonly reserveBase: bigint | undefined;
   /** `teb`: from the thread's NT_TIB in the dump; `captured-memory`: from the stack memory the dump holds. */
-  readonly boundsSource: 'teb' | 'captured-memory' | undefined;
+  readonly boundsSource: 'teb' | 'kthread' | 'captured-memory' | undefined;
   /** The innermost frame's stack pointer. */
   readonly stackPointer: bigint | undefined;
   /** base − stack pointer. */
@@ -150,6 +153,8 @@ export interface Analysis {
   readonly notes: readonly string[];
   /** Resource limits the analysis hit (time budget, frame limit): the report is partial there. */
   readonly limits: readonly string[];
+  /** For a Windows kernel dump: the bugcheck explained, the probable culprit and the bucket. */
+  readonly kernel?: KernelCrash | undefined;
 }
 
 /** What every thread's walk shares. */
@@ -182,4 +187,18 @@ export interface KfRow {
   readonly inline?: boolean;
   /** The walk stopped before this row: it was rebuilt from the raw stack. */
   readonly afterGap?: boolean;
+}
+
+/** A kernel dump's crash: the bugcheck explained, the probable culprit and the bucket. */
+export interface KernelCrash {
+  readonly bugcheck: BugcheckExplanation;
+  /** The driver the crash is attributed to (WinDbg's MODULE_NAME / IMAGE_NAME), with the reason. */
+  readonly culprit: { readonly module: Module; readonly imageName: string; readonly moduleName: string; readonly rule: string } | undefined;
+  /** The rule and the skip list, in words, so a reader can see why that driver was chosen. */
+  readonly culpritRule: string;
+  /** A bucket-style signature, e.g. `0x7E_amdppm!WriteIoMemRawEx` or `0x7E_amdppm+0x334c` without symbols. */
+  readonly bucket: string;
+  /** Where the crashing thread's walk started: the bugcheck's context/trap frame, or the processor's own context. */
+  readonly walkedFrom: string;
+  readonly processName: string | undefined;
 }

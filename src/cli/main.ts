@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { analyze, DEFAULT_MAX_STACK_BYTES } from '../analyze/process.js';
 import { analyzeDps } from '../analyze/windbg-stack.js';
+import { DEFAULT_NOT_CULPRITS } from '../analyze/kernel-crash.js';
 import { FormatError } from '../io/errors.js';
 import { FileDirectories } from '../node/directories.js';
 import { openFileSource } from '../node/file-source.js';
@@ -30,6 +31,7 @@ interface DumpOptions {
   timeout: number;
   maxStackBytes: number;
   symbolCache: number;
+  notCulprit: string[];
 }
 
 interface DpsOptions {
@@ -71,8 +73,8 @@ type Job = () => Promise<number>;
 function program(setJob: (job: Job) => void): Command {
   const root = new Command()
     .name('stackhog')
-    .description('Stack forensics for crash dumps: walks every thread of a minidump, measures who used the stack and explains the crash.')
-    .argument('[dump]', 'minidump file (default: a bundled sample, a real stack overflow)')
+    .description('Stack forensics for crash dumps: walks every thread of a minidump or the bugcheck thread of a Windows kernel dump, measures who used the stack and explains the crash.')
+    .argument('[dump]', 'minidump or Windows kernel dump (MEMORY.DMP, Minidump\\*.dmp) (default: a bundled sample, a real stack overflow)')
     .option('-s, --symbols <dir>', 'Breakpad symbol store directory (repeatable; first hit wins)', collect, [] as string[])
     .option('-m, --modules <dir>', 'directory of module images (.exe/.dll), flat or symbol-server layout (repeatable)', collect, [] as string[])
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'kf']).default('text'))
@@ -82,6 +84,7 @@ function program(setJob: (job: Job) => void): Command {
     .option('--timeout <seconds>', 'wall-clock budget for the whole analysis; what is left is reported as partial', positiveInt, 120)
     .option('--max-stack-bytes <n>', 'load and search at most this many bytes of each thread stack', positiveInt, DEFAULT_MAX_STACK_BYTES)
     .option('--symbol-cache <files>', 'symbol files kept indexed in memory at once', positiveInt, 256)
+    .option('--not-culprit <name>', 'kernel dumps: never name this module as the probable cause (repeatable; adds to the kernel, HAL and framework list)', collect, [] as string[])
     .option('--findings-only', 'print only the findings (stack overflow, recursion, code outside modules, ...)')
     .option('--no-pretty', 'compact JSON')
     .enablePositionalOptions()
@@ -137,6 +140,7 @@ async function runDump(path: string, opts: DumpOptions): Promise<number> {
       walk: { maxFrames: opts.maxFrames },
       timeoutMs: opts.timeout * 1000,
       maxStackBytes: opts.maxStackBytes,
+      ...(opts.notCulprit.length > 0 ? { notCulprits: [...DEFAULT_NOT_CULPRITS, ...opts.notCulprit] } : {}),
       ...(opts.start ? { start: startTriple(opts.start) } : {}),
     });
     const output = opts.findingsOnly

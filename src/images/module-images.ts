@@ -52,7 +52,8 @@ export class ModuleImages {
     const name = baseName(module.codeFile);
     if (!name || name === '.' || name === '..') return undefined;
     const stamp = module.timeDateStamp.toString(16).toUpperCase().padStart(8, '0');
-    const keys = [`${stamp}${module.size.toString(16)}`, `${stamp}${module.size.toString(16).toUpperCase()}`];
+    // Symbol servers match keys case-insensitively; on disk a mirror may hold any case.
+    const keys = [`${stamp}${module.size.toString(16)}`, `${stamp}${module.size.toString(16).toUpperCase()}`, `${stamp}${module.size.toString(16)}`.toLowerCase()];
     const candidates = [[name], ...[...new Set(keys)].map((key) => [name, key, name])];
     for (const open of this.openers) {
       for (const segments of candidates) {

@@ -1,6 +1,7 @@
 import type { Analysis, MemoryFacts, ThreadReport } from '../analyze/types.js';
 import type { Finding } from '../analyze/findings.js';
-import { registerOrder, type Cpu } from '../model/cpu.js';
+import { registerOrder, type Cpu, type CpuContext } from '../model/cpu.js';
+import type { HeaderField } from '../model/kernel.js';
 import type { Module } from '../model/snapshot.js';
 import type { FrameTrust, StackFrame } from '../unwind/frame.js';
 import { moduleName } from '../symbolize/module-name.js';
@@ -73,7 +74,83 @@ export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed
         }
       : null,
     findings: analysis.findings.map((f) => findingJson(f, cpu)),
+    ...(analysis.kernel ? kernelJson(analysis, cpu) : {}),
     warnings: analysis.warnings,
+  };
+}
+
+function fieldsJson(fields: readonly HeaderField[]): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const f of fields) out[f.name] = f.value === undefined ? null : typeof f.value === 'string' ? f.value : `0x${f.value.toString(16)}`;
+  return out;
+}
+
+function contextJson(context: CpuContext | undefined, cpu: Cpu): Record<string, string> | null {
+  if (!context) return null;
+  const out: Record<string, string> = {};
+  for (const [name, v] of context.registers) out[name] = hexPtr(v, cpu);
+  return out;
+}
+
+/** A kernel dump's bugcheck and header, beside the user-dump document's fields. */
+function kernelJson(analysis: Analysis, cpu: Cpu): Record<string, unknown> {
+  const k = analysis.kernel!;
+  const info = analysis.snapshot.kernel!;
+  const b = k.bugcheck;
+  const ptr = (v: bigint | undefined): string | null => (v === undefined ? null : hexPtr(v, cpu));
+  return {
+    bugcheck: {
+      code: `0x${b.code.toString(16)}`,
+      name: b.name,
+      parameters: b.parameters.map((p) => ({ value: hexPtr(p.value, cpu), name: p.name, meaning: p.meaning })),
+      explanation: b.explanation,
+      guidance: b.guidance ?? null,
+      probably_caused_by: k.culprit ? { module: k.culprit.imageName, module_name: k.culprit.moduleName, rule: k.culprit.rule } : null,
+      culprit_rule: k.culpritRule,
+      bucket: k.bucket,
+      walked_from: k.walkedFrom,
+      process_name: k.processName ?? null,
+    },
+    kernel: {
+      dump_type: info.dumpType,
+      dump_type_name: info.dumpTypeName,
+      header_width: info.headerWidth,
+      header: fieldsJson(info.header),
+      triage: info.triage ? fieldsJson(info.triage) : null,
+      memory_header: info.memoryHeader ? fieldsJson(info.memoryHeader) : null,
+      physical_pages: info.physicalPages ?? null,
+      header_context: contextJson(info.headerContext, cpu),
+      bugcheck_processor: info.bugcheckProcessor ?? null,
+      processors: info.processors.map((p) => ({
+        index: p.index,
+        prcb: ptr(p.prcb),
+        current_thread: ptr(p.currentThread),
+        context: contextJson(p.context, cpu),
+      })),
+      debugger_data: info.debuggerData
+        ? {
+            address: ptr(info.debuggerData.address),
+            size: info.debuggerData.size,
+            encoded: info.debuggerData.encoded,
+            kern_base: ptr(info.debuggerData.kernBase),
+            ps_loaded_module_list: ptr(info.debuggerData.psLoadedModuleList),
+            ki_processor_block: ptr(info.debuggerData.kiProcessorBlock),
+            offsets: info.debuggerData.offsets,
+            note: info.debuggerData.note ?? null,
+          }
+        : null,
+      crashing_thread: info.crashingThread
+        ? {
+            kthread: ptr(info.crashingThread.kthread),
+            initial_stack: ptr(info.crashingThread.initialStack),
+            stack_base: ptr(info.crashingThread.stackBase),
+            stack_limit: ptr(info.crashingThread.stackLimit),
+            kernel_stack: ptr(info.crashingThread.kernelStack),
+          }
+        : null,
+      unloaded_drivers: info.unloadedDrivers.map((u) => ({ name: u.name, start: ptr(u.start), end: ptr(u.end) })),
+      unread: info.unread,
+    },
   };
 }
 

@@ -24,6 +24,7 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
   if (sys.cpuInfo) out.push(`     ${sys.cpuInfo}`);
   out.push(`     ${sys.cpuCount} CPU${sys.cpuCount !== 1 ? 's' : ''}`);
   out.push('');
+  if (analysis.kernel) out.push(...renderBugcheck(analysis), '');
   if (analysis.crash) {
     const c = analysis.crash;
     out.push(`Crash reason:  ${c.reason}`);
@@ -33,13 +34,13 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
       for (const p of c.parameters) out.push(`    value: ${hexPad(p, 16)}`);
     }
     if (c.explanation) out.push(`Explanation:   ${c.explanation}`);
-  } else {
+  } else if (!analysis.kernel) {
     out.push('No crash');
   }
   const created = snapshot.process.createTime;
   if (snapshot.timeDateStamp !== 0 && created && snapshot.timeDateStamp >= created) {
     out.push(`Process uptime: ${snapshot.timeDateStamp - created} seconds`);
-  } else {
+  } else if (!analysis.kernel) {
     out.push('Process uptime: not available');
   }
   if (analysis.findings.length > 0) {
@@ -51,7 +52,9 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
   if (crashedIndex !== undefined) {
     const t = analysis.threads[crashedIndex]!;
     out.push('');
-    out.push(`Thread ${crashedIndex} (${analysis.crash ? 'crashed' : 'requested dump, did not crash'})${threadLabel(t)}`);
+    const state = analysis.kernel ? 'bugcheck' : analysis.crash ? 'crashed' : 'requested dump, did not crash';
+    out.push(`Thread ${crashedIndex} (${state})${threadLabel(t)}`);
+    if (analysis.kernel) out.push(`    Walked from ${analysis.kernel.walkedFrom}`);
     out.push(...renderStack(t, t.context?.cpu ?? sys.cpu));
     out.push(...renderUsage(t, t.context?.cpu ?? sys.cpu));
   }
@@ -66,6 +69,9 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
   }
 
   out.push('');
+  if (analysis.kernel) {
+    out.push(...renderDrivers(analysis));
+  } else {
   out.push('Loaded modules:');
   const main = analysis.mainModule;
   const byAddress = [...snapshot.modules].sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
@@ -75,12 +81,62 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
       `${hexPad(m.base, 8)} - ${hexPad(m.base + BigInt(m.size) - 1n, 8)}  ${moduleName(m)}  ${m.version ?? '???'}${m === main ? '  (main)' : ''}${missing}`,
     );
   }
+  }
   if (analysis.warnings.length > 0) {
     out.push('');
     out.push('Warnings (the parts that could not be read):');
     for (const w of analysis.warnings) out.push(`  ${w}`);
   }
   return out.join('\n') + '\n';
+}
+
+/** What `!analyze -v` users look for first: the stop code, its parameters in words, the culprit, the bucket. */
+function renderBugcheck(analysis: Analysis): string[] {
+  const k = analysis.kernel!;
+  const kernel = analysis.snapshot.kernel!;
+  const b = k.bugcheck;
+  const digits = kernel.headerWidth === 64 ? 16 : 8;
+  const out = [`BUGCHECK_CODE:  0x${b.code.toString(16).toUpperCase()} (${b.name})`];
+  b.parameters.forEach((p, i) => out.push(`  P${i + 1} ${hexPad(p.value, digits)}  ${p.name}: ${p.meaning}`));
+  out.push(`Explanation:    ${b.explanation}`);
+  if (b.guidance) out.push(`Guidance:       ${b.guidance}`);
+  if (k.processName) out.push(`PROCESS_NAME:   ${k.processName}`);
+  if (k.culprit) {
+    out.push(`MODULE_NAME:    ${k.culprit.moduleName}`);
+    out.push(`IMAGE_NAME:     ${k.culprit.imageName}`);
+    out.push(`Probably caused by: ${k.culprit.imageName} (${k.culprit.rule})`);
+  } else {
+    out.push(`Probably caused by: no driver outside the skip list is on the crashing stack`);
+  }
+  out.push(`    rule: ${k.culpritRule}`);
+  out.push(`BUCKET:         ${k.bucket}`);
+  out.push(`Dump:           ${kernel.dumpTypeName}, Windows build ${kernel.buildNumber}, ${kernel.processors.length} processor${kernel.processors.length === 1 ? '' : 's'}`);
+  if (kernel.unread.length > 0) out.push(`Not read:       ${kernel.unread.join('; ')}`);
+  return out;
+}
+
+/** The driver list as WinDbg's `lm` shows it, with each image's TimeDateStamp. */
+function renderDrivers(analysis: Analysis): string[] {
+  const { snapshot } = analysis;
+  const digits = snapshot.kernel!.headerWidth === 64 ? 16 : 8;
+  const out = ['Loaded drivers (start - end, name, TimeDateStamp):'];
+  const byAddress = [...snapshot.modules].sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
+  for (const m of byAddress) {
+    const stamp = m.timeDateStamp ? `${hexPad(m.timeDateStamp, 8)} ${timeText(m.timeDateStamp)}` : '(no TimeDateStamp)';
+    const culprit = analysis.kernel?.culprit?.module === m ? '  <- probably caused the crash' : '';
+    out.push(`${hexPad(m.base, digits)} - ${hexPad(m.base + BigInt(m.size), digits)}  ${baseName(m.codeFile).padEnd(24)} ${stamp}${culprit}`);
+  }
+  if (snapshot.kernel!.unloadedDrivers.length > 0) {
+    out.push('Unloaded drivers:');
+    for (const u of snapshot.kernel!.unloadedDrivers) out.push(`${hexPad(u.start, digits)} - ${hexPad(u.end, digits)}  ${u.name}`);
+  }
+  return out;
+}
+
+/** A PE TimeDateStamp in UTC; many Windows images carry a build hash instead of a time (reproducible builds). */
+function timeText(stamp: number): string {
+  const year = new Date(stamp * 1000).getUTCFullYear();
+  return year >= 1995 && year <= 2100 ? new Date(stamp * 1000).toISOString().replace('T', ' ').replace('.000Z', ' UTC') : '(not a date: a reproducible-build hash)';
 }
 
 function threadLabel(t: ThreadAnalysis): string {
@@ -116,7 +172,7 @@ function renderUsage(t: ThreadReport, cpu: Cpu): string[] {
       u.usedBytes === undefined
         ? ''
         : `  used 0x${u.usedBytes.toString(16)} (${u.usedBytes} bytes${u.usedPercent !== undefined ? `, ${u.usedPercent.toFixed(1)}% of the ${u.percentOf === 'reserve' ? 'reserved' : 'committed'} stack` : ''})`;
-    const source = u.boundsSource === 'teb' ? 'from the TEB' : 'from the captured stack memory';
+    const source = u.boundsSource === 'teb' ? 'from the TEB' : u.boundsSource === 'kthread' ? "from the thread's KTHREAD" : 'from the captured stack memory';
     out.push(`    Stack: base ${hexPad(u.base, digits)}  limit ${hexPad(u.limit, digits)}${u.reserveBase !== undefined ? `  reserve ${hexPad(u.reserveBase, digits)}` : ''}${used}  (bounds ${source})`);
   }
   const modules = u.byModule.filter((m) => m.bytes > 0).slice(0, 5);

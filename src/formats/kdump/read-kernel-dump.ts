@@ -35,7 +35,15 @@ export async function readKernelDump(source: ByteSource): Promise<Snapshot> {
   let triage: TriageDump | undefined;
   const direct: DirectRegion[] = [];
   if (dumpType === 4) {
-    triage = await readTriage(source, width);
+    try {
+      triage = await readTriage(source, width);
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      warnings.push(`${e.message}: the small dump's own structures are unreadable; showing what the header holds`);
+      unread.push('the small dump (TRIAGE_DUMP) structures');
+    }
+  }
+  if (triage) {
     warnings.push(...triage.warnings);
     const t = triage.fields;
     const top = fieldBig(t, 'TopOfStack');
