@@ -4,7 +4,8 @@
 // test-data, plus a few synthetic inputs for what the corpus lacks (ARM64 images, every stream).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { analyzeMinidump } from '../../analyze/process.js';
+import { analyze, analyzeMinidump } from '../../analyze/process.js';
+import { kernelDumpSeeds } from './kernel-seeds.js';
 import { analyzeDps } from '../../analyze/windbg-stack.js';
 import { loadSymbolFile } from '../../formats/breakpad-sym/index.js';
 import { arm64FunctionLength } from '../../formats/pe/arm64-unwind-data.js';
@@ -42,7 +43,7 @@ export interface FuzzTarget {
   run(bytes: Uint8Array): Promise<void>;
 }
 
-export const TARGET_NAMES = ['minidump', 'breakpad-sym', 'pe', 'windbg-text'] as const;
+export const TARGET_NAMES = ['minidump', 'kernel-dump', 'breakpad-sym', 'pe', 'windbg-text'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 /** The documented failure: anything else a target throws is a bug. */
@@ -488,8 +489,45 @@ const windbgText: FuzzTarget = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// kernel-dump: read a Windows kernel dump (header, triage or physical memory, page tables, kernel
+// structures), analyse the bugcheck thread, and render every report.
+
+/** DUMP_HEADER fields, the memory descriptor and the TRIAGE_DUMP offsets and counts. */
+function kernelHotspots(bytes: Uint8Array): number[] {
+  const wide = bytes[4] === 0x44 && bytes[5] === 0x55 && bytes[6] === 0x36;
+  const out = wide
+    ? [0x10, 0x20, 0x28, 0x30, 0x34, 0x38, 0x40, 0x50, 0x58, 0x80, 0x88, 0x90, 0x98, 0xa0, 0xf98, 0x2020, 0x2028, 0x2030, 0x2010, 0x2018]
+    : [0x10, 0x18, 0x20, 0x24, 0x28, 0x34, 0x38, 0x5c, 0x60, 0x64, 0x68, 0x6c, 0xf88, 0x1020, 0x1028, 0x1030];
+  const triage = wide ? 0x2000 : 0x1000;
+  for (let k = 0; k < 0x80; k += 4) out.push(triage + k);
+  // The first driver entries and data blocks the triage header points at.
+  const drivers = u32(bytes, triage + 0x30) ?? 0;
+  for (let i = 0; i < 4; i++) out.push(drivers + i * (wide ? 0x90 : 0x4c), drivers + i * (wide ? 0x90 : 0x4c) + (wide ? 0x38 : 0x1c));
+  const blocks = u32(bytes, triage + (wide ? 0x78 : 0x60)) ?? 0;
+  for (let i = 0; i < 4; i++) out.push(blocks + i * 16, blocks + i * 16 + 8, blocks + i * 16 + 12);
+  return out.filter((at) => at >= 0 && at < bytes.length);
+}
+
+const kernelDump: FuzzTarget = {
+  name: 'kernel-dump',
+  text: false,
+  dictionary: dictionary('PAGEDU64', 'PAGEDUMP', 'PAGE', 'SDMP', 'FDMP', 'RDMPDUMP', 'DUMP', 'KDBG', 'TRGD', [0x7e, 0, 0, 0x10], [0x7f, 0, 0, 0], [0x64, 0x86], [0x4c, 0x01], [0x64, 0xaa]),
+  seeds(): Seed[] {
+    return [...filesIn(corpusPath('external', 'kernel'), (n) => n.endsWith('.dmp')), ...kernelDumpSeeds()];
+  },
+  hotspots: kernelHotspots,
+  async run(bytes) {
+    const analysis = await analyze(new BufferSource(bytes, 'fuzz-kernel.dmp'));
+    renderText(analysis);
+    JSON.stringify(toJson(analysis));
+    renderKf(analysis);
+  },
+};
+
 export const TARGETS: Readonly<Record<TargetName, FuzzTarget>> = {
   minidump,
+  'kernel-dump': kernelDump,
   'breakpad-sym': breakpadSym,
   pe,
   'windbg-text': windbgText,
