@@ -75,3 +75,9 @@ test('every code of the issue\'s list is named and has detailed parameters; name
   const names = [...BUGCHECK_NAMES.values()];
   assert.equal(new Set(names).size, names.length);
 });
+
+test('code 0 is no bug check: a dump taken at a debugger break', () => {
+  const e = explainBugcheck(0, [0n, 0n, 0n, 0n], 4);
+  assert.equal(e.name, 'NO_BUGCHECK');
+  assert.match(e.explanation, /debugger break/);
+});

@@ -935,7 +935,7 @@ export function bugcheckName(code: number): string | undefined {
 /** Explains a bug check: its name, each parameter in words, what happened, and what to do. */
 export function explainBugcheck(code: number, parameters: readonly bigint[], pointerWidth: 4 | 8): BugcheckExplanation {
   const p = [0, 1, 2, 3].map((i) => maskToWidth(parameters[i] ?? 0n, pointerWidth)) as unknown as Params4;
-  const name = bugcheckName(code) ?? `UNKNOWN_BUGCHECK_${codeHex(code >>> 0)}`;
+  const name = bugcheckName(code) ?? (code === 0 ? 'NO_BUGCHECK' : `UNKNOWN_BUGCHECK_${codeHex(code >>> 0)}`);
   const spec = specFor(code >>> 0);
   const bare: Ctx = { code, name, p, width: pointerWidth, cause: undefined };
   const specs = spec === undefined ? GENERIC_PARAMS : typeof spec.params === 'function' ? spec.params(bare) : spec.params;
@@ -946,6 +946,9 @@ export function explainBugcheck(code: number, parameters: readonly bigint[], poi
   const ctx: Ctx = { ...bare, cause };
   const explanation =
     spec?.explain(ctx) ??
+    (code === 0
+      ? 'The dump records no bug check (code 0): it was written at a debugger break or by a tool (a kernel debugger\'s .dump, LiveKD), not by a crash. The stack shows where the processor was stopped.'
+      : undefined) ??
     `Windows stopped with bug check ${codeHex(code >>> 0)}${bugcheckName(code) ? ` (${name})` : ''}. stackhog has no detailed description of this code; the parameters are listed as the dump holds them.`;
   const guidance = spec?.guidance?.(ctx);
   const pointers = (spec?.pointers ?? []).map((ptr) => ({ ...ptr, address: p[ptr.parameter - 1]! })).filter((ptr) => ptr.address !== 0n);

@@ -85,7 +85,7 @@ export function explainKernelCrash(
   const walkedFrom = snapshot.exception?.contextSource
     ? `${snapshot.exception.contextSource}, as WinDbg's .cxr/.trap would`
     : kernel.bugcheckProcessor !== undefined
-      ? `processor ${kernel.bugcheckProcessor}'s saved context (KPRCB.Context, where KeBugCheckEx was called)`
+      ? `processor ${kernel.bugcheckProcessor}'s saved context (KPRCB.Context: where it called KeBugCheckEx or stopped for the debugger)`
       : "the dump header's context record";
   return { bugcheck, culprit, culpritRule, bucket, walkedFrom, processName: kernel.process?.imageName };
 }

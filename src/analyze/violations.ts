@@ -1,3 +1,4 @@
+import { pointerWidth } from '../model/cpu.js';
 import type { ModuleIndex } from '../model/module-index.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { StackFrame } from '../unwind/frame.js';
@@ -210,8 +211,11 @@ async function hiddenImages(snapshot: Snapshot, map: MemoryMap, modules: ModuleI
   const findings: Finding[] = [];
   let probes = 0;
   const step = 0x10000n;
+  // A kernel dump lists drivers only: user-mode images (the process's own) are not hidden from it.
+  const lowest = snapshot.kernel ? (pointerWidth(snapshot.system.cpu) === 8 ? 0xffff800000000000n : 0x80000000n) : 0n;
   for (const region of snapshot.memory.regions) {
     const end = region.base + BigInt(region.size);
+    if (region.base < lowest) continue;
     let address = region.base % 0x1000n === 0n ? region.base : ((region.base + step - 1n) / step) * step;
     for (; address + 0x40n <= end && probes < MAX_IMAGE_PROBES; address = ((address + step) / step) * step, probes++) {
       if (modules.find(address)) continue;

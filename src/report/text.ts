@@ -97,7 +97,10 @@ function renderBugcheck(analysis: Analysis): string[] {
   const b = k.bugcheck;
   const digits = kernel.headerWidth === 64 ? 16 : 8;
   const out = [`BUGCHECK_CODE:  0x${b.code.toString(16).toUpperCase()} (${b.name})`];
-  b.parameters.forEach((p, i) => out.push(`  P${i + 1} ${hexPad(p.value, digits)}  ${p.name}: ${p.meaning}`));
+  b.parameters.forEach((p, i) => {
+    const said = p.meaning.toLowerCase().startsWith(p.name.toLowerCase());
+    out.push(`  P${i + 1} ${hexPad(p.value, digits)}  ${said ? p.meaning : `${p.name}: ${p.meaning}`}`);
+  });
   out.push(`Explanation:    ${b.explanation}`);
   if (b.guidance) out.push(`Guidance:       ${b.guidance}`);
   if (k.processName) out.push(`PROCESS_NAME:   ${k.processName}`);

@@ -131,7 +131,7 @@ export async function readKernelDump(source: ByteSource): Promise<Snapshot> {
     bugcheckProcessor: bugcheckProcessor !== undefined && bugcheckProcessor >= 0 ? bugcheckProcessor : undefined,
     debuggerData,
     crashingThread,
-    process: undefined,
+    process: await readProcess(source, memory, triage, debuggerData, crashingThread, cpu, width, kernelBuild(h)),
     unloadedDrivers: triage?.unloaded ?? [],
     physicalPages: physical?.pageCount,
     unread,
@@ -436,6 +436,68 @@ async function readCrashingThread(
     stackBase: at('OffsetKThreadStackBase'),
     kernelStack: at('OffsetKThreadKernelStack'),
   };
+}
+
+function kernelBuild(h: readonly { name: string; value: unknown }[]): number {
+  const v = h.find((f) => f.name === 'MinorVersion')?.value;
+  return typeof v === 'number' ? v : 0;
+}
+
+// EPROCESS.ImageFileName (UCHAR[15]) per CPU and build, newest first, as the public symbol dumps of
+// each Windows release give it. A candidate is used only when it reads as a process name.
+const IMAGE_FILE_NAME: Partial<Record<Cpu, readonly (readonly [minBuild: number, offset: number])[]>> = {
+  amd64: [
+    [19041, 0x5a8],
+    [10240, 0x450],
+    [9200, 0x438],
+    [7600, 0x2e0],
+  ],
+  x86: [
+    [19041, 0x17c],
+    [10240, 0x174],
+    [9200, 0x170],
+    [7600, 0x16c],
+    [3790, 0x164],
+    [2600, 0x174],
+  ],
+  arm64: [
+    [19041, 0x5a8],
+    [17134, 0x3f8],
+  ],
+};
+
+/** The crashing thread's process (EPROCESS) and its image name, where the build's layout is known. */
+async function readProcess(
+  source: ByteSource,
+  memory: KernelVirtualMemory,
+  triage: TriageDump | undefined,
+  kdbg: KernelDebuggerData | undefined,
+  thread: KernelThreadInfo | undefined,
+  cpu: Cpu,
+  width: 32 | 64,
+  build: number,
+): Promise<KernelInfo['process']> {
+  const table = IMAGE_FILE_NAME[cpu];
+  const entry = table?.find(([min]) => build >= min);
+  let eprocess: bigint | undefined;
+  let bytes: Uint8Array | undefined;
+  if (triage) {
+    const at = fieldNum(triage.fields, 'ProcessOffset');
+    if (at && entry && at + entry[1] + 16 <= source.size) bytes = await readExact(source, at + entry[1], 16, 'TRIAGE EPROCESS copy');
+  } else if (thread?.kthread !== undefined && kdbg?.offsets['OffsetKThreadApcProcess'] !== undefined) {
+    // KTHREAD.ApcState.Process: the process the thread is attached to.
+    eprocess = await readPointer(memory, thread.kthread + BigInt(kdbg.offsets['OffsetKThreadApcProcess']), width);
+    if (eprocess && entry) bytes = await memory.read(eprocess + BigInt(entry[1]), 16);
+  }
+  const name = bytes ? processName(bytes) : undefined;
+  if (eprocess === undefined && name === undefined) return undefined;
+  return { eprocess: eprocess ?? 0n, imageName: name };
+}
+
+function processName(bytes: Uint8Array): string | undefined {
+  const end = bytes.indexOf(0);
+  const text = String.fromCharCode(...bytes.subarray(0, end < 0 ? 15 : Math.min(end, 15)));
+  return /^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,14}$/.test(text) ? text : undefined;
 }
 
 /**
