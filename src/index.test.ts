@@ -4,9 +4,9 @@ import { test } from 'node:test';
 // The package's own public entry points, as the README's library example uses them.
 import { analyzeMinidump, BufferSource, renderText, toJson, SymbolStoreProvider } from 'stackhog';
 import { openFileSource, FileDirectories } from 'stackhog/node';
-import { corpusPath } from './testing/corpus.js';
+import { corpusPath, needsCorpus } from './testing/corpus.js';
 
-test('README library example: file source + symbol directories', async () => {
+test('README library example: file source + symbol directories', needsCorpus, async () => {
   const file = await openFileSource(corpusPath('breakpad', 'minidump2.dmp'));
   const dirs = new FileDirectories([corpusPath('breakpad', 'symbols')]);
   try {
@@ -24,7 +24,7 @@ test('README library example: file source + symbol directories', async () => {
   }
 });
 
-test('the core works on bytes in memory (as in a browser)', async () => {
+test('the core works on bytes in memory (as in a browser)', needsCorpus, async () => {
   const bytes = readFileSync(corpusPath('breakpad', 'minidump2.dmp'));
   const analysis = await analyzeMinidump(new BufferSource(new Uint8Array(bytes), 'minidump2.dmp'));
   assert.equal(analysis.threads.length, 1); // the second thread wrote the dump: skipped, as Breakpad does

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { BufferSource } from '../io/byte-source.js';
-import { corpusPath } from '../testing/corpus.js';
+import { corpusPath, needsCorpus } from '../testing/corpus.js';
 import { breakpadExpectations } from '../testing/breakpad-parity.js';
 import { analyzeMinidump } from './process.js';
 
@@ -24,7 +24,7 @@ function damagedStackExhaustion(): Uint8Array {
   throw new Error('no exception stream');
 }
 
-test('stack_exhaustion.dmp with EBP and ESP zeroed: the walk stops at frame 0, reconstruction recovers the rest', async () => {
+test('stack_exhaustion.dmp with EBP and ESP zeroed: the walk stops at frame 0, reconstruction recovers the rest', needsCorpus, async () => {
   const analysis = await analyzeMinidump(new BufferSource(damagedStackExhaustion(), 'damaged.dmp'));
   const thread = analysis.threads[analysis.crashingThreadIndex!]!;
   const walked = thread.frames.filter((f) => f.trust !== 'recovered');

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { analyzeCorpusDump } from '../testing/breakpad-parity.js';
+import { needsCorpus } from '../testing/corpus.js';
 
-test('stack_exhaustion.dmp: a stack overflow explained by crashme.exe recursing in 0x10e8-byte frames', async () => {
+test('stack_exhaustion.dmp: a stack overflow explained by crashme.exe recursing in 0x10e8-byte frames', needsCorpus, async () => {
   const analysis = await analyzeCorpusDump('breakpad--stack_exhaustion');
   const thread = analysis.threads[analysis.crashingThreadIndex!]!;
   const usage = thread.usage;
@@ -27,7 +28,7 @@ test('stack_exhaustion.dmp: a stack overflow explained by crashme.exe recursing 
   assert.equal(recursion!.data['bytes_per_cycle'], 0x10e8);
 });
 
-test('a clean crash has no stack findings', async () => {
+test('a clean crash has no stack findings', needsCorpus, async () => {
   const analysis = await analyzeCorpusDump('breakpad--minidump2');
   assert.deepEqual(analysis.findings, []);
   const usage = analysis.threads[0]!.usage;
@@ -35,7 +36,7 @@ test('a clean crash has no stack findings', async () => {
   assert.equal(usage.frames.length, 4);
 });
 
-test('tiny-exe-fastfail.dmp: bounds and reserve from the thread environment block (NT_TIB and DeallocationStack)', async () => {
+test('tiny-exe-fastfail.dmp: bounds and reserve from the thread environment block (NT_TIB and DeallocationStack)', needsCorpus, async () => {
   const analysis = await analyzeCorpusDump('breakpad--tiny-exe-fastfail');
   const usage = analysis.threads[analysis.crashingThreadIndex!]!.usage;
   assert.equal(usage.boundsSource, 'teb');

@@ -3,14 +3,14 @@ import { test } from 'node:test';
 import { FileDirectories } from '../node/directories.js';
 import { openFileSource } from '../node/file-source.js';
 import { analyzeCorpusDump } from '../testing/breakpad-parity.js';
-import { repoPath } from '../testing/corpus.js';
+import { needsCorpus, repoPath } from '../testing/corpus.js';
 import { amd64Context, StackBuilder, SynthMinidump } from '../testing/synth/index.js';
 import { analyzeMinidump } from './process.js';
 import type { Analysis } from './types.js';
 
 const kinds = (a: Analysis): string[] => a.findings.map((f) => f.kind);
 
-test('exec_av_on_stack.dmp: the crash executed the thread\'s own stack, which is not executable', async () => {
+test('exec_av_on_stack.dmp: the crash executed the thread\'s own stack, which is not executable', needsCorpus, async () => {
   const a = await analyzeCorpusDump('breakpad--exec_av_on_stack');
   const f = a.findings.find((x) => x.kind === 'nonexecutable_code')!;
   assert.equal(f.frame, 0);
@@ -20,7 +20,7 @@ test('exec_av_on_stack.dmp: the crash executed the thread\'s own stack, which is
   assert.ok(f.evidence.some((e) => /access violation on execute \(DEP\/NX\)/.test(e)));
 });
 
-test('Linux maps: an executable stack, an executable heap, execution where nothing is mapped', async () => {
+test('Linux maps: an executable stack, an executable heap, execution where nothing is mapped', needsCorpus, async () => {
   assert.ok(kinds(await analyzeCorpusDump('breakpad--linux_executable_stack')).includes('executable_stack'));
   assert.ok(kinds(await analyzeCorpusDump('breakpad--linux_executable_heap')).includes('executable_heap'));
   const outside = (await analyzeCorpusDump('breakpad--linux_outside_module')).findings.find((f) => f.kind === 'nonexecutable_code')!;
@@ -47,7 +47,7 @@ test('jit.dmp: unbacked_code on the stub in VirtualAlloc memory, and the walk co
   }
 });
 
-test('no unbacked code and no foreign thread starts on clean dumps', async () => {
+test('no unbacked code and no foreign thread starts on clean dumps', needsCorpus, async () => {
   for (const key of ['breakpad--minidump2', 'rust-minidump--test', 'rust-minidump--simple-crashpad', 'breakpad--thread_name_list', 'breakpad--tiny-exe-with-cet-xsave']) {
     const found = kinds(await analyzeCorpusDump(key)).filter((k) => k === 'unbacked_code' || k === 'thread_start_outside_image' || k === 'nonexecutable_code');
     assert.deepEqual(found, [], key);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { FileDirectories } from '../node/directories.js';
-import { corpusPath } from '../testing/corpus.js';
+import { corpusPath, hasCorpus, needsCorpus } from '../testing/corpus.js';
 import { baseName, SymbolStore } from './symbol-store.js';
 
 interface PrintedFrame {
@@ -72,12 +72,15 @@ function parseFrameText(text: string): { module: string; fn?: string; file?: str
 }
 
 const expectedDir = corpusPath('expected');
-const cases = readdirSync(expectedDir)
-  .filter((name) => name.endsWith('.txt') && !name.endsWith('.m.txt'))
-  .map((name) => name.slice(0, -'.txt'.length));
+// Without the corpus, the folder's name stands in for its cases: one test, skipped.
+const cases = hasCorpus()
+  ? readdirSync(expectedDir)
+      .filter((name) => name.endsWith('.txt') && !name.endsWith('.m.txt'))
+      .map((name) => name.slice(0, -'.txt'.length))
+  : ['../shared/corpus/expected'];
 
 for (const name of cases) {
-  test(`expected frames: ${name}`, async (t) => {
+  test(`expected frames: ${name}`, needsCorpus, async (t) => {
     const text = readFileSync(`${expectedDir}/${name}.txt`, 'utf8');
     const cpu = /^CPU: (\S+)/m.exec(text)?.[1];
     if (cpu !== 'x86' && cpu !== 'amd64') return; // caller instruction = pc - 1 holds for these

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { BufferSource } from '../../io/byte-source.js';
-import { corpusPath } from '../../testing/corpus.js';
+import { corpusPath, needsCorpus } from '../../testing/corpus.js';
 import { loadSymbolFile, type SymbolFile } from './symbol-file.js';
 
 async function loadCorpus(...segments: string[]): Promise<SymbolFile> {
@@ -17,7 +17,7 @@ const crashClient = (): Promise<SymbolFile> =>
 const testApp = (): Promise<SymbolFile> =>
   loadCorpus('breakpad', 'symbols', 'test_app.pdb', '5A9832E5287241C1838ED98914E9B7FF1', 'test_app.sym');
 
-test('crash-client.sym (4 MB, Rust, inlines): the macOS SEGV crash address', async () => {
+test('crash-client.sym (4 MB, Rust, inlines): the macOS SEGV crash address', needsCorpus, async () => {
   const file = await crashClient();
   assert.equal(file.parseErrors, 0);
   assert.deepEqual(file.module, { os: 'Mac', arch: 'x86_64', debugId: '509C0610949836F7B70BD88BCF03E5400', debugFile: 'crash-client' });
@@ -39,7 +39,7 @@ test('crash-client.sym (4 MB, Rust, inlines): the macOS SEGV crash address', asy
   assert.equal(r.inlines[0]!.line, 1574);
 });
 
-test('crash-client.sym: a caller with two inlined calls (frames 2-4 of the SEGV stack)', async () => {
+test('crash-client.sym: a caller with two inlined calls (frames 2-4 of the SEGV stack)', needsCorpus, async () => {
   const file = await crashClient();
   // rip 0x102a5823e is a return address; Breakpad looks up the byte before it.
   const r = await file.lookup(0x102a5823e - 1 - 0x102a54000);
@@ -57,13 +57,13 @@ test('crash-client.sym: a caller with two inlined calls (frames 2-4 of the SEGV 
   );
 });
 
-test('crash-client.sym: CFI rules at the crash address', async () => {
+test('crash-client.sym: CFI rules at the crash address', needsCorpus, async () => {
   const file = await crashClient();
   const rules = await file.findCfiRules(0x14cd4);
   assert.deepEqual(rules && Object.fromEntries(rules), { '.cfa': '$rbp 16 +', $rbp: '.cfa -16 + ^', '.ra': '.cfa -8 + ^' });
 });
 
-test('test_app.sym: the minidump2 frames', async () => {
+test('test_app.sym: the minidump2 frames', needsCorpus, async () => {
   const file = await testApp();
   assert.equal(file.parseErrors, 0);
   // 0  test_app.exe!`anonymous namespace'::CrashFunction [test_app.cc : 58 + 0x3]  (eip 0x0040429e)
@@ -83,7 +83,7 @@ test('test_app.sym: the minidump2 frames', async () => {
   assert.equal(0x4200 - main!.lineAddress!, 5);
 });
 
-test('test_app.sym: STACK WIN records', async () => {
+test('test_app.sym: STACK WIN records', needsCorpus, async () => {
   const file = await testApp();
   const info = await file.findWindowsFrameInfo(0x429e);
   assert.deepEqual(info, {
@@ -107,7 +107,7 @@ test('test_app.sym: STACK WIN records', async () => {
   assert.equal(fpo?.allocatesBasePointer, false);
 });
 
-test('kernel32.sym: PUBLIC-only symbols (BaseProcessStart + 0x23 in minidump2)', async () => {
+test('kernel32.sym: PUBLIC-only symbols (BaseProcessStart + 0x23 in minidump2)', needsCorpus, async () => {
   const file = await loadCorpus('breakpad', 'symbols', 'kernel32.pdb', 'BCE8785C57B44245A669896B6A19B9542', 'kernel32.sym');
   // eip 0x7c816fd7 is a return address in kernel32 at 0x7c800000.
   const r = await file.lookup(0x16fd6);
@@ -119,7 +119,7 @@ test('kernel32.sym: PUBLIC-only symbols (BaseProcessStart + 0x23 in minidump2)',
 });
 
 for (const form of ['old', 'new'] as const) {
-  test(`linux_inline.${form}.sym: Breakpad's inline frames at 0x161b6`, async () => {
+  test(`linux_inline.${form}.sym: Breakpad's inline frames at 0x161b6`, needsCorpus, async () => {
     const file = await loadCorpus('breakpad', 'symbols', 'linux_inline', 'BBA6FA10B8AAB33D00000000000000000', `linux_inline.${form}.sym`);
     assert.equal(file.parseErrors, 0);
     const r = await file.lookup(0x161b6);
@@ -143,7 +143,7 @@ for (const form of ['old', 'new'] as const) {
   });
 }
 
-test('every corpus .sym file indexes without parse errors', async () => {
+test('every corpus .sym file indexes without parse errors', needsCorpus, async () => {
   const files: [string, ...string[]][] = [
     ['breakpad', 'symbols', 'libc-2.13.so', 'F4F8DFCD5A5FB5A7CE64717E9E6AE3890', 'libc-2.13.so.sym'],
     ['breakpad', 'symbols', 'ld-2.13.so', 'C32AD7E235EA6112E02A5B9D6219C4850', 'ld-2.13.so.sym'],

@@ -13,10 +13,10 @@ import { PeImage } from '../../formats/pe/pe-image.js';
 import { imageBytes } from '../../formats/pe/testing.js';
 import { BufferSource } from '../../io/byte-source.js';
 import { renderText } from '../../report/text.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, hasCorpus, needsCorpus } from '../corpus.js';
 import { CountingSource, countingImageBytes, type ReadCounts } from '../counting.js';
 import { fuzz, regressionInputs, replay } from './runner.js';
-import { isExpectedError, TARGET_NAMES, type TargetName } from './targets.js';
+import { isExpectedError, TARGET_NAMES, TARGETS, type TargetName } from './targets.js';
 
 const SEED = 0x5eed;
 /** About 7 s of executions each on a developer machine. */
@@ -26,7 +26,9 @@ const HANG_MS = 20_000;
 const TIMEOUT = { timeout: 60_000 };
 
 for (const target of TARGET_NAMES) {
-  test(`fuzz smoke: ${target}, seed ${SEED}, ${EXECS[target]} executions (10 s at most): nothing but FormatError, no hang`, TIMEOUT, async () => {
+  // A target whose seeds all come from the corpus has nothing to start from without it.
+  const options = !hasCorpus() && TARGETS[target].seeds().length === 0 ? { ...needsCorpus, ...TIMEOUT } : TIMEOUT;
+  test(`fuzz smoke: ${target}, seed ${SEED}, ${EXECS[target]} executions (10 s at most): nothing but FormatError, no hang`, options, async () => {
     const [result] = await fuzz({ targets: [target], seconds: 10, maxExecs: EXECS[target], seed: SEED, timeoutMs: HANG_MS, progressSeconds: 0 });
     assert.ok(result);
     assert.deepEqual(
@@ -82,7 +84,7 @@ if (savedPe.length > 0) {
   });
 }
 
-test('fuzz regressions: the malformed corpus and rust-minidump\'s invalid dumps give FormatError or an analysis, reading each file at most twice over', TIMEOUT, async () => {
+test('fuzz regressions: the malformed corpus and rust-minidump\'s invalid dumps give FormatError or an analysis, reading each file at most twice over', { ...needsCorpus, ...TIMEOUT }, async () => {
   const files = [
     ...readdirSync(corpusPath('malformed')).map((n) => corpusPath('malformed', n)),
     ...readdirSync(corpusPath('rust-minidump'))

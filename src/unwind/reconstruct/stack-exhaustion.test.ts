@@ -10,7 +10,7 @@ import { BufferSource } from '../../io/byte-source.js';
 import type { MemoryBlock } from '../../model/memory.js';
 import { ModuleIndex } from '../../model/module-index.js';
 import type { Snapshot } from '../../model/snapshot.js';
-import { corpusPath } from '../../testing/corpus.js';
+import { corpusPath, needsCorpus } from '../../testing/corpus.js';
 import { findChains } from './find-chains.js';
 import { startCommand } from './reconstruct.js';
 import type { ModuleRef, StackView } from './stack-view.js';
@@ -62,7 +62,7 @@ async function referenceRows(snapshot: Snapshot): Promise<{ childFrame: bigint; 
   return frames.map((f, i) => ({ childFrame: f.registers.get('ebp')!, returnAddress: frames[i + 1]?.ip ?? -1n }));
 }
 
-test('stack_exhaustion.dmp: the walker finds 246 frames; walkFrom from the intact context gives the same rows', async () => {
+test('stack_exhaustion.dmp: the walker finds 246 frames; walkFrom from the intact context gives the same rows', needsCorpus, async () => {
   const { snapshot, view } = await load();
   const reference = await referenceRows(snapshot);
   assert.equal(reference.length, 246);
@@ -76,7 +76,7 @@ test('stack_exhaustion.dmp: the walker finds 246 frames; walkFrom from the intac
   }
 });
 
-test('stack_exhaustion.dmp: with EBP and ESP unknown, the best chain holds the 246 frames the walker finds, at most 2 word reads per stack word', { timeout: 60_000 }, async () => {
+test('stack_exhaustion.dmp: with EBP and ESP unknown, the best chain holds the 246 frames the walker finds, at most 2 word reads per stack word', { ...needsCorpus, timeout: 60_000 }, async () => {
   const { snapshot, view } = await load();
   const reference = await referenceRows(snapshot);
   view.wordReads = 0;
