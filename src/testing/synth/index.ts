@@ -26,3 +26,4 @@ export {
 } from './minidump.js';
 export { SymbolText, testModule, walkStack, type WalkFixture } from './unwind.js';
 export { everyStream } from './every-stream.js';
+export { KernelDumpBuilder, type KernelArch, type KernelDumpKind, type KernelDumpLayout, type KernelModuleSpec, type KernelThreadSpec } from './kernel.js';
