@@ -155,6 +155,12 @@ test('the CLI entry is executable (npx stackhog runs it directly)', async () => 
   assert.ok((statSync(MAIN).mode & 0o111) !== 0);
 });
 
+test('./stackhog, the README\'s run command, runs the built CLI', { skip: process.platform === 'win32' ? 'a POSIX shell script' : false }, () => {
+  const r = spawnSync(repoPath('stackhog'), ['--help'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, ExitCode.Ok, r.stderr);
+  assert.match(r.stdout, /^Usage: stackhog/m);
+});
+
 test('--findings-only prints just the findings, and findings are not errors (exit 0)', needsCorpus, () => {
   const text = stackhog(corpusPath('breakpad', 'exec_av_on_stack.dmp'), '--findings-only');
   assert.equal(text.status, ExitCode.Ok, text.stderr);
