@@ -178,7 +178,7 @@ for (const arch of Object.keys(KINDS) as KernelArch[]) {
   }
 }
 
-for (const arch of ['amd64', 'x86', 'arm64'] as const) {
+for (const arch of ['amd64', 'x86', 'x86-pae', 'arm64'] as const) {
   test(`kernel synth ${arch} triage: call stack, data blocks, driver list, thread copy and debugger data`, async () => {
     const a = addressesOf(arch);
     const stack = pattern(0x1800, 3);
@@ -371,4 +371,73 @@ test('kernel synth hostile: a PML4 entry mapping the PML4 itself (the self-map) 
   const before = m.counters.tableReads;
   assert.notEqual(await s.memory.read(pml4 + 0x800n, 8), undefined);
   assert.ok(m.counters.tableReads - before <= 4);
+});
+
+test('kernel synth hostile: DirectoryTableBase past physical memory leaves every virtual read absent, bounded', async () => {
+  const { builder, a } = scenario('amd64', 'bitmap-kernel');
+  builder.build();
+  const s = await read(builder.patch(builder.layout.offsetOf('DirectoryTableBase'), u64(0x7ffffff000n)).build());
+  const m = memoryOf(s);
+  assert.deepEqual(s.modules, []);
+  assert.equal(await s.memory.read(a.stackLimit + 0x4000n, 8), undefined);
+  assert.equal(s.kernel!.debuggerData!.note, 'the debugger data block is not in the dump');
+  // One table read per translation: the root page is missing, so every walk stops at once.
+  assert.equal(m.counters.tableReads, m.counters.translations);
+});
+
+test('kernel synth hostile: NumberProcessors of 2^32-1 is capped, reading a bounded number of PRCB pointers', async () => {
+  const { builder } = scenario('x86', 'full');
+  builder.build();
+  const s = await read(builder.patch(builder.layout.offsetOf('NumberProcessors'), u32(0xffffffff)).build());
+  assert.ok(s.kernel!.processors.length <= 2048, `${s.kernel!.processors.length} processors`);
+  assert.equal(s.kernel!.processors[0]!.currentThread, addressesOf('x86').kthread);
+  assert.ok(memoryOf(s).counters.translations < 2048 * 8, `${memoryOf(s).counters.translations} translations`);
+});
+
+test('kernel synth hostile: a KDBG KTHREAD offset far past the KTHREAD loses the stack bounds, with a warning, no throw', async () => {
+  const { builder } = scenario('amd64', 'full');
+  builder.build();
+  const kdbg = builder.layout.fileOffsetOf(builder.layout.kdDebuggerDataBlock)!;
+  const s = await read(builder.patch(kdbg + 0x344, u32(0x7ffffff0)).build());
+  assert.equal(s.kernel!.crashingThread!.stackBase, undefined);
+  assert.ok(s.warnings.some((w) => /KTHREAD could not be read/.test(w)), s.warnings.join('\n'));
+});
+
+test('kernel synth hostile: more than 4096 loaded modules stop at 4096 with a warning', async () => {
+  const b = new KernelDumpBuilder('amd64', 'full').debuggerData();
+  for (let i = 0; i < 4100; i++) b.module({ name: `m${i}.sys`, base: 0xfffff80100000000n + BigInt(i) * 0x10000n, size: 0x1000 });
+  const s = await read(b.build());
+  assert.equal(s.modules.length, 4096);
+  assert.ok(s.warnings.some((w) => /stopped after 4096 modules/.test(w)), s.warnings.join('\n'));
+  assert.ok(memoryOf(s).counters.translations < 4100 * 8, `${memoryOf(s).counters.translations} translations`);
+});
+
+test('kernel synth hostile: TotalPresentPages more than the file holds warns of truncation', async () => {
+  const { builder } = scenario('arm64', 'bitmap-kernel');
+  builder.build();
+  const s = await read(builder.patch(builder.layout.offsetOf('BITMAP.TotalPresentPages'), u64(1n << 33n)).build());
+  assert.ok(s.warnings.some((w) => /pages present but the file holds/.test(w)), s.warnings.join('\n'));
+});
+
+test('kernel synth hostile triage: DataBlocksCount and DriverCount past the file, and no TRGD marker, warn and read what fits', async () => {
+  const a = addressesOf('amd64');
+  const b = new KernelDumpBuilder('amd64', 'triage').map(a.large, pattern(0x100, 5)).debuggerData();
+  a.modules.forEach((m) => b.module(m));
+  b.build();
+  const l = b.layout;
+  b.patch(l.offsetOf('TRIAGE.DataBlocksCount'), u32(0x7fffffff)).patch(l.offsetOf('TRIAGE.DriverCount'), u32(0x7fffffff)).patch(l.offsetOf('TRIAGE.ValidOffset'), u32(0x10));
+  const s = await read(b.build());
+  assert.ok(s.warnings.some((w) => /DataBlocksCount 2147483647 does not fit/.test(w)), s.warnings.join('\n'));
+  assert.ok(s.warnings.some((w) => /DriverCount 2147483647 does not fit/.test(w)));
+  assert.ok(s.warnings.some((w) => /no "DGRT" validity marker/.test(w)));
+  assert.deepEqual(s.modules.slice(0, 3).map((m) => m.codeFile), a.modules.map((m) => m.name));
+  assert.deepEqual(await s.memory.read(a.large, 0x100), pattern(0x100, 5));
+});
+
+test('kernel synth: a header PsLoadedModuleList left as the PAGE filler falls back to KDDEBUGGER_DATA64', async () => {
+  const { builder, a } = scenario('x86-pae', 'full');
+  builder.build();
+  const s = await read(builder.patch(builder.layout.offsetOf('PsLoadedModuleList'), new Uint8Array([0x50, 0x41, 0x47, 0x45])).build());
+  assert.deepEqual(s.warnings, []);
+  assert.deepEqual(s.modules.map((m) => m.codeFile), a.modules.map((m) => m.name));
 });
