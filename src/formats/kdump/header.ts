@@ -45,8 +45,9 @@ const HEADER64: readonly FieldSpec[] = [
   ['BootId', 0x1054, 'u32'],
 ];
 
-// DUMP_HEADER32, 0x1000 bytes. The tail after Comment follows rizin's dmp32_header and ReactOS's
-// DUMP_HEADER32 (DumpType at 0xf88); volatility3 agrees for the fields it names.
+// DUMP_HEADER32, 0x1000 bytes. The tail after Comment (DumpType at 0xf88 .. SystemTime at 0xfc0)
+// follows volatility2/rekall's vtypes; rizin's dmp32_header has no gap after Comment and would put
+// DumpType at 0x8a0, which the RPi3 corpus dump contradicts (DumpType 4 is at 0xf88).
 const HEADER32: readonly FieldSpec[] = [
   ['MajorVersion', 0x08, 'u32'],
   ['MinorVersion', 0x0c, 'u32'],

@@ -232,7 +232,10 @@ async function readRdmp(source: ByteSource, header: DumpHeader): Promise<Physica
   if (firstPageOffset < BigInt(rangesAt) || firstPageOffset > BigInt(source.size)) {
     throw r.error(0x18, `FirstPageOffset 0x${firstPageOffset.toString(16)} is outside the file`);
   }
-  const count = Math.min(MAX_RDMP_RANGES, Math.floor((Number(firstPageOffset) - rangesAt) / 16));
+  // The ranges end at FirstPageOffset, and MetadataSize bounds them too (kdmp-parser reads MetadataSize / 16).
+  const metadata = r.u64(0x10);
+  const byMetadata = metadata < BigInt(source.size) ? Math.floor(Number(metadata) / 16) : MAX_RDMP_RANGES;
+  const count = Math.min(MAX_RDMP_RANGES, byMetadata, Math.floor((Number(firstPageOffset) - rangesAt) / 16));
   const list = new Reader(await readExact(source, rangesAt, count * 16, 'RDMP PFN ranges'), source.name, rangesAt, 'RDMP PFN ranges');
   const warnings: string[] = [];
   const runs: Run[] = [];

@@ -401,40 +401,47 @@ async function readCrashingThread(
   warnings: string[],
 ): Promise<KernelThreadInfo | undefined> {
   const offs = kdbg?.offsets ?? {};
-  const fields = ['OffsetKThreadInitialStack', 'OffsetKThreadStackLimit', 'OffsetKThreadStackBase', 'OffsetKThreadKernelStack'] as const;
-  const span = Math.max(0, ...fields.map((f) => offs[f] ?? 0)) + 8;
-  let bytes: Uint8Array | undefined;
+  let readField: (offset: number) => Promise<bigint | undefined> = () => Promise.resolve(undefined);
   let kthread: bigint | undefined;
+  const size = width / 8;
   if (triage) {
     // The small dump keeps a copy of the ETHREAD (KTHREAD first) at ThreadOffset, and the PRCB at PrcbOffset.
     const at = fieldNum(triage.fields, 'ThreadOffset');
-    if (at && at + span <= source.size) bytes = await readExact(source, at, span, 'TRIAGE ETHREAD copy');
+    if (at) {
+      readField = async (o) => {
+        if (at + o + size > source.size) return undefined;
+        const r = new Reader(await readExact(source, at + o, size, 'TRIAGE ETHREAD copy'), source.name, at + o, 'KTHREAD');
+        return width === 64 ? r.u64(0) : BigInt(r.u32(0));
+      };
+    }
     const prcbAt = fieldNum(triage.fields, 'PrcbOffset');
     const current = offs['OffsetPrcbCurrentThread'];
-    if (prcbAt && current !== undefined && prcbAt + current + 8 <= source.size) {
-      const p = new Reader(await readExact(source, prcbAt + current, width / 8, 'TRIAGE PRCB copy'), source.name, prcbAt + current, 'KPRCB CurrentThread');
+    if (prcbAt && current !== undefined && prcbAt + current + size <= source.size) {
+      const p = new Reader(await readExact(source, prcbAt + current, size, 'TRIAGE PRCB copy'), source.name, prcbAt + current, 'KPRCB CurrentThread');
       kthread = width === 64 ? p.u64(0) : BigInt(p.u32(0));
     }
   } else {
     kthread = processors.find((p) => p.currentThread)?.currentThread;
-    if (kthread) bytes = await memory.read(kthread, span);
+    const base = kthread;
+    if (base) readField = (o) => readPointer(memory, base + BigInt(o), width);
   }
-  if (!bytes || !kdbg || kdbg.encoded) {
-    if (kdbg?.encoded === false || triage) warnings.push('the crashing thread\'s KTHREAD could not be read: its kernel stack bounds are unknown');
+  if (!kdbg || kdbg.encoded) {
+    if (triage) warnings.push("the crashing thread's KTHREAD offsets are unknown (no debugger data block): its kernel stack bounds are unknown");
     return kthread ? { kthread, initialStack: undefined, stackBase: undefined, stackLimit: undefined, kernelStack: undefined } : undefined;
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const at = (name: string): bigint | undefined => {
+  // Each field on its own, so one bad offset loses only its own field.
+  const at = async (name: string): Promise<bigint | undefined> => {
     const o = offs[name];
-    if (o === undefined || o === 0 || o + width / 8 > bytes!.length) return undefined;
-    return width === 64 ? view.getBigUint64(o, true) : BigInt(view.getUint32(o, true));
+    const value = o === undefined || o === 0 || o > 0x10000 ? undefined : await readField(o);
+    if (value === undefined && o !== undefined && o !== 0) warnings.push(`the crashing thread's KTHREAD field at ${name} +0x${o.toString(16)} could not be read`);
+    return value;
   };
   return {
     kthread,
-    initialStack: at('OffsetKThreadInitialStack'),
-    stackLimit: at('OffsetKThreadStackLimit'),
-    stackBase: at('OffsetKThreadStackBase'),
-    kernelStack: at('OffsetKThreadKernelStack'),
+    initialStack: await at('OffsetKThreadInitialStack'),
+    stackLimit: await at('OffsetKThreadStackLimit'),
+    stackBase: await at('OffsetKThreadStackBase'),
+    kernelStack: await at('OffsetKThreadKernelStack'),
   };
 }
 

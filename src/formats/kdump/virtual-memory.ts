@@ -14,6 +14,8 @@ export interface DirectRegion {
 }
 
 const ADDRESS_MASK = 0x000ffffffffff000n;
+/** ARM64 descriptors: output address bits 47:12; 51:48 are reserved with a 4 KiB granule. */
+const ARM64_ADDRESS_MASK = 0x0000fffffffff000n;
 /** Page-table pages kept decoded (a walk touches at most four per translation). */
 const TABLE_CACHE = 256;
 /** At most this many bytes are joined into one block. */
@@ -49,7 +51,7 @@ export class KernelVirtualMemory implements DumpMemory {
       case 'amd64':
         return this.walk64(va, [39n, 30n, 21n, 12n], this.root & ADDRESS_MASK, 'x86');
       case 'arm64':
-        return this.walk64(va, [39n, 30n, 21n, 12n], this.root & ADDRESS_MASK, 'arm64');
+        return this.walk64(va, [39n, 30n, 21n, 12n], this.root & ARM64_ADDRESS_MASK, 'arm64');
       case 'x86-pae': {
         const pdpte = await this.entry(this.root & 0xffffffe0n, (va >> 30n) & 3n, 8);
         if (pdpte === undefined || (pdpte & 1n) === 0n) return undefined;
@@ -84,9 +86,9 @@ export class KernelVirtualMemory implements DumpMemory {
         if (last || !table) {
           if (!last && level === 0) return undefined; // no blocks at level 0 with a 4 KiB granule
           const span = 1n << shift;
-          return (e & ADDRESS_MASK & ~(span - 1n)) | (va & (span - 1n));
+          return (e & ARM64_ADDRESS_MASK & ~(span - 1n)) | (va & (span - 1n));
         }
-        base = e & ADDRESS_MASK;
+        base = e & ARM64_ADDRESS_MASK;
         continue;
       }
       if (last) return pteValid(e) ? (e & ADDRESS_MASK) | (va & 0xfffn) : undefined;
