@@ -27,3 +27,4 @@ export {
 export { SymbolText, testModule, walkStack, type WalkFixture } from './unwind.js';
 export { everyStream } from './every-stream.js';
 export { KernelDumpBuilder, type KernelArch, type KernelDumpKind, type KernelDumpLayout, type KernelModuleSpec, type KernelThreadSpec } from './kernel.js';
+export * as kernelDump from './kernel-dump.js';
