@@ -135,7 +135,15 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
   findings.sort((a, b) => Number(b.threadId === crashedId) - Number(a.threadId === crashedId));
   const crashedThread = crashingThreadIndex === undefined ? undefined : threads[crashingThreadIndex];
   const kernel = explainKernelCrash(snapshot, crashedThread?.frames ?? [], exception?.address, options.notCulprits);
-  if (kernel) findings.unshift(...kernelFindings(kernel, crashedThread));
+  if (kernel) {
+    // A stack overflow the walk already found gets the bugcheck's word; else the bugcheck alone says so.
+    const found = findings.findIndex((f) => f.kind === 'stack_overflow' && f.threadId === crashedThread?.thread.id);
+    const extra = kernelFindings(kernel, crashedThread);
+    if (found >= 0 && extra.length > 0) {
+      const f = findings[found]!;
+      findings[found] = { ...f, evidence: [`bugcheck ${kernel.bugcheck.name}: ${kernel.bugcheck.parameters[0]?.meaning ?? ''}: a kernel stack overflow`, ...f.evidence] };
+    } else findings.unshift(...extra);
+  }
   return {
     kernel,
     snapshot,

@@ -51,10 +51,12 @@ export async function stackViolations(
 ): Promise<Finding[]> {
   const findings: Finding[] = [];
   const seen = new Set<string>();
+  // A kernel dump lists drivers only: a user-mode address on a kernel stack is the system call's caller.
+  const kernelStart = kernelSpaceStart(snapshot);
   for (const t of threads) {
     t.frames.forEach((frame, index) => {
       const address = frameAddress(frame);
-      if (address < NULL_PAGE_LIMIT) return;
+      if (address < NULL_PAGE_LIMIT || address < kernelStart) return;
       const key = `${t.thread.id}:${address}`;
       if (seen.has(key)) return;
       const facts = map.facts(address);
@@ -94,6 +96,12 @@ export async function stackViolations(
   if (map.hasProtections) findings.push(...(await pointersIntoUnbackedCode(snapshot, threads, map)));
   findings.push(...(await hiddenImages(snapshot, map, modules)));
   return findings;
+}
+
+/** Where kernel space starts in a kernel dump (0 otherwise): user-mode images are not in its module list. */
+function kernelSpaceStart(snapshot: Snapshot): bigint {
+  if (!snapshot.kernel) return 0n;
+  return pointerWidth(snapshot.system.cpu) === 8 ? 0xffff800000000000n : 0x80000000n;
 }
 
 function unbacked(t: ThreadReport, index: number, address: bigint, facts: MemoryFacts, role: string): Finding {
@@ -212,7 +220,7 @@ async function hiddenImages(snapshot: Snapshot, map: MemoryMap, modules: ModuleI
   let probes = 0;
   const step = 0x10000n;
   // A kernel dump lists drivers only: user-mode images (the process's own) are not hidden from it.
-  const lowest = snapshot.kernel ? (pointerWidth(snapshot.system.cpu) === 8 ? 0xffff800000000000n : 0x80000000n) : 0n;
+  const lowest = kernelSpaceStart(snapshot);
   for (const region of snapshot.memory.regions) {
     const end = region.base + BigInt(region.size);
     if (region.base < lowest) continue;
