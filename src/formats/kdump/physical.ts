@@ -192,6 +192,33 @@ function readRuns(source: ByteSource, header: DumpHeader): PhysicalMemory {
   return new RunMemory('runs', runs, header.size, undefined, warnings);
 }
 
+// SUMMARY_DUMP32 (the 32-bit DumpType 2 of NT 5, in the old DDK's and ReactOS's headers): Signature,
+// ValidDump, DumpOptions, HeaderSize (file offset of the first page), BitmapSize (bits), Pages, an
+// RTL_BITMAP, then the bitmap at +0x20. Newer 32-bit dumps use the 64-bit layout instead.
+const SUMMARY32_HEADER: readonly FieldSpec[] = [
+  ['Signature', 0x00, 'char4'],
+  ['ValidDump', 0x04, 'char4'],
+  ['DumpOptions', 0x08, 'u32'],
+  ['HeaderSize', 0x0c, 'u32'],
+  ['BitmapSize', 0x10, 'u32'],
+  ['Pages', 0x14, 'u32'],
+];
+
+/** The SUMMARY_DUMP32 form, when its fields describe a bitmap that fits before its first page. */
+async function readSummary32(source: ByteSource, header: DumpHeader, r: Reader): Promise<PhysicalMemory | undefined> {
+  if (header.width !== 32) return undefined;
+  const headerSize = r.u32(0x0c);
+  const bits = r.u32(0x10);
+  const bytes = Math.ceil(bits / 8);
+  const at = header.size;
+  if (headerSize % 0x1000 !== 0 || headerSize <= at || bits === 0 || at + 0x20 + bytes > headerSize || headerSize > source.size) return undefined;
+  const bitmap = await readExact(source, at + 0x20, bytes, 'SUMMARY_DUMP32 bitmap');
+  const warnings: string[] = [];
+  const stored = Math.floor((source.size - headerSize) / PAGE_SIZE);
+  if (r.u32(0x14) > stored) warnings.push(`${source.name}: SUMMARY_DUMP32: ${r.u32(0x14)} pages present but the file holds ${stored}: truncated dump`);
+  return new BitmapMemory(bitmap, bits, headerSize, stored, readFields(r, SUMMARY32_HEADER), warnings);
+}
+
 async function readBitmap(source: ByteSource, header: DumpHeader): Promise<PhysicalMemory> {
   const at = header.size;
   const r = new Reader(await readExact(source, at, 0x38, 'BITMAP_DUMP_HEADER'), source.name, at, 'BITMAP_DUMP_HEADER');
@@ -201,6 +228,8 @@ async function readBitmap(source: ByteSource, header: DumpHeader): Promise<Physi
   if ((signature !== 'SDMP' && signature !== 'FDMP') || valid !== 'DUMP') {
     throw r.error(0, `signature "${signature}${valid}" is not "SDMPDUMP" or "FDMPDUMP"`);
   }
+  const summary = await readSummary32(source, header, r);
+  if (summary) return summary;
   const firstPage = r.u64(0x20);
   const present = r.u64(0x28);
   const bits = r.u64(0x30);

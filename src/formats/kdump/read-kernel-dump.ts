@@ -90,7 +90,8 @@ export async function readKernelDump(source: ByteSource): Promise<Snapshot> {
   const crashingThread = await readCrashingThread(source, memory, triage, debuggerData, processors, width, warnings);
   const exception = await bugcheckException(memory, code, parameters, width, cpu, warnings);
   // The processor that bugchecked runs the crashing thread; its saved context is where KeBugCheckEx was called.
-  const bugcheckProcessor = crashingThread?.kthread === undefined ? undefined : processors.findIndex((p) => p.currentThread === crashingThread.kthread);
+  let bugcheckProcessor = crashingThread?.kthread === undefined ? undefined : processors.findIndex((p) => p.currentThread === crashingThread.kthread);
+  if ((bugcheckProcessor === undefined || bugcheckProcessor < 0) && triage) bugcheckProcessor = await triageProcessorNumber(source, triage, debuggerData);
   const bugcheckContext = bugcheckProcessor !== undefined && bugcheckProcessor >= 0 ? processors[bugcheckProcessor]!.context : undefined;
   const context = bugcheckContext ?? headerCtx;
 
@@ -443,6 +444,14 @@ async function readCrashingThread(
     stackBase: await at('OffsetKThreadStackBase'),
     kernelStack: await at('OffsetKThreadKernelStack'),
   };
+}
+
+/** A small dump's PRCB copy names its processor (KPRCB.Number, its low byte read: fewer than 256 processors). */
+async function triageProcessorNumber(source: ByteSource, triage: TriageDump, kdbg: KernelDebuggerData | undefined): Promise<number | undefined> {
+  const at = fieldNum(triage.fields, 'PrcbOffset');
+  const number = kdbg?.offsets['OffsetPrcbNumber'];
+  if (!at || number === undefined || at + number + 1 > source.size) return undefined;
+  return (await readExact(source, at + number, 1, 'TRIAGE PRCB copy'))[0];
 }
 
 function kernelBuild(h: readonly { name: string; value: unknown }[]): number {
