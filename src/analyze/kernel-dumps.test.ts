@@ -8,7 +8,7 @@ import { openFileSource } from '../node/file-source.js';
 import { toJson } from '../report/json.js';
 import { renderKf } from '../report/kf.js';
 import { renderText } from '../report/text.js';
-import { corpusPath } from '../testing/corpus.js';
+import { corpusPath, needsCorpus } from '../testing/corpus.js';
 import { analyze } from './process.js';
 import type { Analysis } from './types.js';
 
@@ -34,7 +34,7 @@ async function rizinBacktrace(): Promise<{ n: number; pc: bigint; sp: bigint; na
   return rows;
 }
 
-test('rizin triage_x64 with --modules: rizin\'s frames 8-23 (amdppm, Wdf01000) at its exact pc and sp, each by PE unwind data', async () => {
+test('rizin triage_x64 with --modules: rizin\'s frames 8-23 (amdppm, Wdf01000) at its exact pc and sp, each by PE unwind data', needsCorpus, async () => {
   const analysis = await analyzeKernel('rizin-triage_x64.dmp', true);
   const rows = await rizinBacktrace();
   assert.equal(rows.length, 37);
@@ -53,7 +53,7 @@ test('rizin triage_x64 with --modules: rizin\'s frames 8-23 (amdppm, Wdf01000) a
   for (const r of kernelRows) assert.ok(scanned.some((f) => f.ip === r.pc && f.sp === r.sp), `rizin frame ${r.n} (${r.name}) is among the scanned frames`);
 });
 
-test('rizin triage_x64: bugcheck explained, amdppm.sys blamed, 151 drivers, the bucket, JSON with every header field', async () => {
+test('rizin triage_x64: bugcheck explained, amdppm.sys blamed, 151 drivers, the bucket, JSON with every header field', needsCorpus, async () => {
   const analysis = await analyzeKernel('rizin-triage_x64.dmp', true);
   const k = analysis.kernel!;
   assert.equal(k.bugcheck.name, 'SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M');
@@ -78,7 +78,7 @@ test('rizin triage_x64: bugcheck explained, amdppm.sys blamed, 151 drivers, the 
   assert.match(renderKf(analysis), /amdppm\+0x334c/);
 });
 
-test('rizin triage_x64: the kernel stack is measured against KTHREAD StackBase/StackLimit', async () => {
+test('rizin triage_x64: the kernel stack is measured against KTHREAD StackBase/StackLimit', needsCorpus, async () => {
   const analysis = await analyzeKernel('rizin-triage_x64.dmp', true);
   const u = analysis.threads[analysis.crashingThreadIndex!]!.usage;
   assert.equal(u.boundsSource, 'kthread');
@@ -89,7 +89,7 @@ test('rizin triage_x64: the kernel stack is measured against KTHREAD StackBase/S
   assert.ok(u.byModule.some((m) => m.name === 'amdppm.sys' && m.bytes === Number(0xffff850429892380n - 0xffff850429892120n) && m.frames === 6));
 });
 
-test('kdlib win10 ARM64 small dump: 0xE2 explained, at least 12 frames', async () => {
+test('kdlib win10 ARM64 small dump: 0xE2 explained, at least 12 frames', needsCorpus, async () => {
   const analysis = await analyzeKernel('kdlib-win10_arm64_mem.dmp', false);
   assert.equal(analysis.kernel!.bugcheck.name, 'MANUALLY_INITIATED_CRASH');
   const frames = analysis.threads[analysis.crashingThreadIndex!]!.frames;
@@ -98,7 +98,7 @@ test('kdlib win10 ARM64 small dump: 0xE2 explained, at least 12 frames', async (
   assert.match(frames[11]!.module!.codeFile, /Wdf01000\.sys$/i);
 });
 
-test('kdlib RPi3 ARM32 small dump: header, processors, context and drivers; a report, with a note that ARM32 walks show the context frame', async () => {
+test('kdlib RPi3 ARM32 small dump: header, processors, context and drivers; a report, with a note that ARM32 walks show the context frame', needsCorpus, async () => {
   const analysis = await analyzeKernel('kdlib-RPi3_ARM_mini.dmp', false);
   assert.equal(analysis.snapshot.kernel!.processors.length, 4);
   assert.equal(analysis.snapshot.modules.length, 0x88);

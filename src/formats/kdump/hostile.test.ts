@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { BufferSource } from '../../io/byte-source.js';
 import { FormatError } from '../../io/errors.js';
-import { corpusPath } from '../../testing/corpus.js';
+import { corpusPath, needsCorpus } from '../../testing/corpus.js';
 import { CountingSource } from '../../testing/counting.js';
 import { readKernelDump } from './read-kernel-dump.js';
 
@@ -18,7 +18,7 @@ async function read(bytes: Uint8Array): Promise<{ snapshot: Awaited<ReturnType<t
   return { snapshot, bytesRead: source.counts.bytes };
 }
 
-test('hostile kernel dump: DriverCount past the file reads the entries that fit, with a warning', async () => {
+test('hostile kernel dump: DriverCount past the file reads the entries that fit, with a warning', needsCorpus, async () => {
   const b = rizin();
   put32(b, 0x2000 + 0x34, 0x7fffffff);
   const { snapshot, bytesRead } = await read(b);
@@ -27,7 +27,7 @@ test('hostile kernel dump: DriverCount past the file reads the entries that fit,
   assert.ok(bytesRead < 8 * b.length, `read ${bytesRead} bytes of a ${b.length}-byte file`);
 });
 
-test('hostile kernel dump: driver names outside the string pool are named by index, each with a warning', async () => {
+test('hostile kernel dump: driver names outside the string pool are named by index, each with a warning', needsCorpus, async () => {
   const b = rizin();
   for (let i = 0; i < 3; i++) put32(b, 0x10828 + i * 0x90, 0xfffffff0);
   const { snapshot } = await read(b);
@@ -36,7 +36,7 @@ test('hostile kernel dump: driver names outside the string pool are named by ind
   assert.equal(snapshot.warnings.filter((w) => /outside the string pool/.test(w)).length, 3);
 });
 
-test('hostile kernel dump: a DUMP_STRING length past the pool is refused', async () => {
+test('hostile kernel dump: a DUMP_STRING length past the pool is refused', needsCorpus, async () => {
   const b = rizin();
   put32(b, 0x2000 + 0x3c, 0x20); // StringPoolSize: only the first name's start is inside
   const { snapshot } = await read(b);
@@ -44,7 +44,7 @@ test('hostile kernel dump: a DUMP_STRING length past the pool is refused', async
   assert.equal(snapshot.modules[0]!.codeFile, 'driver0');
 });
 
-test('hostile kernel dump: DataBlocksCount past the file, and blocks pointing past it, are skipped', async () => {
+test('hostile kernel dump: DataBlocksCount past the file, and blocks pointing past it, are skipped', needsCorpus, async () => {
   const b = rizin();
   put32(b, 0x2000 + 0x7c, 0xffffffff);
   put32(b, 0x19438 + 8, 0xfffff000);
@@ -54,7 +54,7 @@ test('hostile kernel dump: DataBlocksCount past the file, and blocks pointing pa
   assert.ok(bytesRead < 8 * b.length);
 });
 
-test('hostile kernel dump: truncated inside the triage structures, the header still reads', async () => {
+test('hostile kernel dump: truncated inside the triage structures, the header still reads', needsCorpus, async () => {
   const b = rizin().subarray(0, 0x2040);
   const { snapshot } = await read(b);
   assert.equal(snapshot.kernel!.bugcheck.code, 0x1000007e);
@@ -62,11 +62,11 @@ test('hostile kernel dump: truncated inside the triage structures, the header st
   assert.equal(snapshot.modules.length, 0);
 });
 
-test('hostile kernel dump: truncated inside the header is a FormatError naming DUMP_HEADER64', async () => {
+test('hostile kernel dump: truncated inside the header is a FormatError naming DUMP_HEADER64', needsCorpus, async () => {
   await assert.rejects(read(rizin().subarray(0, 0x1000)), (e: unknown) => e instanceof FormatError && /DUMP_HEADER64/.test(e.message) && /hostile\.dmp/.test(e.message));
 });
 
-test('hostile kernel dump: a full dump whose run count overflows the descriptor keeps the header, memory unread', async () => {
+test('hostile kernel dump: a full dump whose run count overflows the descriptor keeps the header, memory unread', needsCorpus, async () => {
   const b = rizin();
   put32(b, 0xf98, 1); // DumpType 1: physical memory runs
   put32(b, 0x88, 0x10000); // NumberOfRuns
@@ -75,7 +75,7 @@ test('hostile kernel dump: a full dump whose run count overflows the descriptor 
   assert.ok(snapshot.kernel!.unread.some((u) => /physical memory/.test(u)));
 });
 
-test('hostile kernel dump: a bitmap dump whose bitmap is larger than the file is refused cleanly', async () => {
+test('hostile kernel dump: a bitmap dump whose bitmap is larger than the file is refused cleanly', needsCorpus, async () => {
   const b = rizin();
   put32(b, 0xf98, 5);
   b.set(new TextEncoder().encode('FDMPDUMP'), 0x2000);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { BufferSource } from '../../io/byte-source.js';
-import { corpusPath } from '../../testing/corpus.js';
+import { corpusPath, needsCorpus } from '../../testing/corpus.js';
 import { readKernelDump } from './read-kernel-dump.js';
 import type { Snapshot } from '../../model/snapshot.js';
 
@@ -25,7 +25,7 @@ async function rizinExpectations(): Promise<{ fields: Map<string, bigint>; regis
   return { fields, registers };
 }
 
-test('rizin triage_x64: every DUMP_HEADER64 and TRIAGE_DUMP64 field rizin prints', async () => {
+test('rizin triage_x64: every DUMP_HEADER64 and TRIAGE_DUMP64 field rizin prints', needsCorpus, async () => {
   const s = await open('rizin-triage_x64.dmp');
   const { fields } = await rizinExpectations();
   assert.ok(fields.size >= 45, `rizin's expectations parsed: ${fields.size}`);
@@ -43,7 +43,7 @@ test('rizin triage_x64: every DUMP_HEADER64 and TRIAGE_DUMP64 field rizin prints
   }
 });
 
-test('rizin triage_x64: the header context equals rizin\'s registers, the driver list has 151 named drivers', async () => {
+test('rizin triage_x64: the header context equals rizin\'s registers, the driver list has 151 named drivers', needsCorpus, async () => {
   const s = await open('rizin-triage_x64.dmp');
   const { registers } = await rizinExpectations();
   const context = s.threads[0]!.context!;
@@ -56,7 +56,7 @@ test('rizin triage_x64: the header context equals rizin\'s registers, the driver
   assert.deepEqual(s.warnings, [], 'the DGRT marker is found');
 });
 
-test('rizin triage_x64: bugcheck 0x1000007E gives the exception record (P3) and context record (P4)', async () => {
+test('rizin triage_x64: bugcheck 0x1000007E gives the exception record (P3) and context record (P4)', needsCorpus, async () => {
   const s = await open('rizin-triage_x64.dmp');
   const e = s.exception!;
   assert.equal(e.code, 0xc0000005);
@@ -71,7 +71,7 @@ test('rizin triage_x64: bugcheck 0x1000007E gives the exception record (P3) and 
   assert.equal(s.kernel!.processors.length, 16);
 });
 
-test('kdlib win10 ARM64 small dump: 0xE2, ARM64 context, drivers, KTHREAD stack bounds', async () => {
+test('kdlib win10 ARM64 small dump: 0xE2, ARM64 context, drivers, KTHREAD stack bounds', needsCorpus, async () => {
   const s = await open('kdlib-win10_arm64_mem.dmp');
   assert.equal(s.system.cpu, 'arm64');
   assert.equal(s.kernel!.bugcheck.code, 0xe2);
@@ -83,7 +83,7 @@ test('kdlib win10 ARM64 small dump: 0xE2, ARM64 context, drivers, KTHREAD stack 
   assert.ok(t.stackLimit! <= sp && sp < t.stackBase!, 'sp lies on the thread\'s kernel stack');
 });
 
-test('kdlib RPi3 ARM32 small dump: 32-bit header, context, drivers, data blocks', async () => {
+test('kdlib RPi3 ARM32 small dump: 32-bit header, context, drivers, data blocks', needsCorpus, async () => {
   const s = await open('kdlib-RPi3_ARM_mini.dmp');
   assert.equal(s.kernel!.headerWidth, 32);
   assert.equal(s.system.cpu, 'arm');

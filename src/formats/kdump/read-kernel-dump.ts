@@ -92,7 +92,9 @@ export async function readKernelDump(source: ByteSource): Promise<Snapshot> {
   // The processor that bugchecked runs the crashing thread; its saved context is where KeBugCheckEx was called.
   let bugcheckProcessor = crashingThread?.kthread === undefined ? undefined : processors.findIndex((p) => p.currentThread === crashingThread.kthread);
   if ((bugcheckProcessor === undefined || bugcheckProcessor < 0) && triage) bugcheckProcessor = await triageProcessorNumber(source, triage, debuggerData);
-  const bugcheckContext = bugcheckProcessor !== undefined && bugcheckProcessor >= 0 ? processors[bugcheckProcessor]!.context : undefined;
+  // A processor number the processor list does not have (a damaged PRCB copy) names no processor.
+  if (bugcheckProcessor !== undefined && (bugcheckProcessor < 0 || bugcheckProcessor >= processors.length)) bugcheckProcessor = undefined;
+  const bugcheckContext = bugcheckProcessor !== undefined ? processors[bugcheckProcessor]!.context : undefined;
   const context = bugcheckContext ?? headerCtx;
 
   // The crashing thread, with its kernel stack: the small dump's call-stack copy, else KTHREAD's range.
@@ -129,7 +131,7 @@ export async function readKernelDump(source: ByteSource): Promise<Snapshot> {
     buildNumber: fieldNum(h, 'MinorVersion') ?? 0,
     processors,
     headerContext: headerCtx,
-    bugcheckProcessor: bugcheckProcessor !== undefined && bugcheckProcessor >= 0 ? bugcheckProcessor : undefined,
+    bugcheckProcessor,
     debuggerData,
     crashingThread,
     process: await readProcess(source, memory, triage, debuggerData, crashingThread, cpu, width, kernelBuild(h)),
