@@ -84,3 +84,12 @@ test('hostile kernel dump: a bitmap dump whose bitmap is larger than the file is
   const { snapshot } = await read(b);
   assert.ok(snapshot.warnings.some((w) => /bitmap of .* pages needs .* more than the file holds/.test(w)));
 });
+
+test('hostile kernel dump: a PRCB copy naming processor 255 of 16 names no bugcheck processor (a fuzz finding)', needsCorpus, async () => {
+  const b = rizin();
+  b.set(new Uint8Array(8).fill(0x41), 0x21b8 + 8); // CurrentThread: no processor runs it
+  b[0x21b8 + 0x24] = 0xff; // Number
+  const { snapshot } = await read(b);
+  assert.equal(snapshot.kernel!.bugcheckProcessor, undefined);
+  assert.ok(snapshot.threads[0]!.context, 'the header context stands in');
+});
