@@ -95,6 +95,7 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     code: codeReader(snapshot, modules, images),
     walkOptions,
     warnings,
+    notes: [],
   };
   const threads: ThreadReport[] = [];
   const findings: Finding[] = [];
@@ -154,7 +155,7 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     modulesWithSymbols: provider.found,
     mainModule: snapshot.modules[0],
     warnings,
-    notes: images.warnings,
+    notes: [...env.notes, ...images.warnings],
     limits,
   };
 }
@@ -199,7 +200,8 @@ async function analyzeThread(
   let unwinder = unwinderFor(cpu);
   if (!unwinder) {
     const message = `${snapshot.file}: stack walking is not supported for CPU '${cpu}'; showing context frames only`;
-    if (!warnings.includes(message)) warnings.push(message);
+    // A limitation of stackhog, not damage in the dump: a note, not a warning (exit code 0).
+    if (!env.notes.includes(message)) env.notes.push(message);
     unwinder = { returnAddressBias: 1n, callerFrame: () => Promise.resolve(undefined) };
   }
   const state = new WalkState(cpu, stack, env.modules, env.symbols, snapshot.system.osShort, env.code, env.images, env.executable);

@@ -169,6 +169,8 @@ export interface WalkEnvironment {
   readonly code: CodeReader;
   readonly walkOptions: WalkOptions;
   readonly warnings: string[];
+  /** What the analysis could not do that is no fault of the input (a CPU without a walker). */
+  readonly notes: string[];
 }
 
 /**

@@ -137,7 +137,7 @@ const RDMP_HEADER: readonly FieldSpec[] = [
 
 /**
  * Finds where each physical page is: the header's runs (DumpType 1), the summary/bitmap header
- * (2, 5, 6), or the RDMP ranges (8, 9, 10). Undefined for small dumps (4), which hold no physical memory.
+ * (2, 5, 6, 7), or the RDMP ranges (8, 9, 10). Undefined for small dumps (4), which hold no physical memory.
  */
 export async function readPhysicalMemory(source: ByteSource, header: DumpHeader, dumpType: number | undefined): Promise<PhysicalMemory | undefined> {
   switch (dumpType) {
@@ -146,6 +146,7 @@ export async function readPhysicalMemory(source: ByteSource, header: DumpHeader,
     case 2:
     case 5:
     case 6:
+    case 7: // an automatic memory dump is a kernel memory dump with a bitmap
       return readBitmap(source, header);
     case 8:
     case 9:

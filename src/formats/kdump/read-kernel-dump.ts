@@ -68,7 +68,7 @@ export async function readKernelDump(source: ByteSource): Promise<Snapshot> {
     unread.push(`physical memory (${dumpTypeName(dumpType)})`);
   }
   if (physical) warnings.push(...physical.warnings);
-  if (dumpType !== undefined && ![1, 2, 4, 5, 6, 8, 9, 10].includes(dumpType)) unread.push(`memory of ${dumpTypeName(dumpType)}`);
+  if (dumpType !== undefined && ![1, 2, 4, 5, 6, 7, 8, 9, 10].includes(dumpType)) unread.push(`memory of ${dumpTypeName(dumpType)}`);
   const paging: PagingMode = cpu === 'amd64' ? 'amd64' : cpu === 'arm64' ? 'arm64' : cpu === 'x86' ? (fieldNum(h, 'PaeEnabled') ? 'x86-pae' : 'x86') : 'none';
   if (cpu === 'arm' && physical) unread.push('ARM32 page tables (virtual memory of a 32-bit ARM kernel dump)');
   const memory = new KernelVirtualMemory(source, physical, paging, fieldBig(h, 'DirectoryTableBase') ?? 0n, direct);
