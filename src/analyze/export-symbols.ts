@@ -1,3 +1,4 @@
+import { publicSymbol } from '../symbolize/provider.js';
 import type { ModuleImages } from '../images/module-images.js';
 import type { StackFrame } from '../unwind/frame.js';
 
@@ -19,18 +20,7 @@ export async function symbolizeFromExports(frames: readonly StackFrame[], images
     // With .pdata the function's start is known: an export before it names some other function.
     const entry = await found.image.functionEntry(rva);
     if (entry && hit.rva < entry.begin) continue;
-    frame.symbol = {
-      functionName: hit.name,
-      functionAddress: hit.rva,
-      functionSize: undefined,
-      parameterSize: 0,
-      isPublic: true,
-      isMultiple: false,
-      file: undefined,
-      line: undefined,
-      lineAddress: undefined,
-      inlines: [],
-    };
+    frame.symbol = publicSymbol(hit.name, hit.rva);
     frame.symbolSource = 'pe-export';
   }
 }

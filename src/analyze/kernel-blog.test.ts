@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import type { SymbolLookup } from '../formats/breakpad-sym/index.js';
 import { readKernelDump } from '../formats/kdump/index.js';
 import { parseDps, parseKf, parseLm } from '../formats/windbg-text/index.js';
 import { parseSymbol } from '../formats/windbg-text/tokens.js';
@@ -15,7 +14,7 @@ import { BufferSource } from '../io/byte-source.js';
 import type { Module } from '../model/snapshot.js';
 import { renderKf } from '../report/kf.js';
 import { renderText } from '../report/text.js';
-import type { ModuleSymbols, SymbolProvider } from '../symbolize/provider.js';
+import { publicSymbol, type ModuleSymbols, type SymbolProvider } from '../symbolize/provider.js';
 import { repoPath } from '../testing/corpus.js';
 import { windbgModuleName } from '../symbolize/module-name.js';
 import { KernelDumpBuilder } from '../testing/synth/kernel.js';
@@ -45,19 +44,7 @@ function captureSymbols(): SymbolProvider {
       return {
         lookup: (rva) => {
           const f = functions.filter((x) => x.rva <= rva).pop();
-          const found: SymbolLookup | undefined = f && {
-            functionName: f.fn,
-            functionAddress: f.rva,
-            functionSize: undefined,
-            parameterSize: 0,
-            isPublic: true,
-            isMultiple: false,
-            file: undefined,
-            line: undefined,
-            lineAddress: undefined,
-            inlines: [],
-          };
-          return Promise.resolve(found);
+          return Promise.resolve(f && publicSymbol(f.fn, f.rva));
         },
         findCfiRules: () => Promise.resolve(undefined),
         findWindowsFrameInfo: () => Promise.resolve(undefined),

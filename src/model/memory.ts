@@ -61,6 +61,32 @@ export interface DumpMemory {
   loadStack(stack: { readonly base: bigint; readonly size: number; readonly fileOffset: number | undefined }): Promise<MemoryBlock | undefined>;
 }
 
+/**
+ * The range of a list sorted by base that contains an address, by binary search; a few ranges back
+ * are checked too, for lists with overlapping ranges (some writers emit them).
+ */
+export function findRegion<R extends { readonly base: bigint; readonly size: number }>(regions: readonly R[], address: bigint): R | undefined {
+  let lo = 0;
+  let hi = regions.length - 1;
+  let best: R | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const r = regions[mid]!;
+    if (r.base <= address) {
+      best = r;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  if (best && address < best.base + BigInt(best.size)) return best;
+  for (let i = Math.max(0, lo - 8); i < Math.min(regions.length, lo + 1); i++) {
+    const r = regions[i]!;
+    if (r.base <= address && address < r.base + BigInt(r.size)) return r;
+  }
+  return undefined;
+}
+
 /** Largest single region loaded at once; bigger ones are read in part. */
 const MAX_BLOCK = 64 * 1024 * 1024;
 
@@ -76,26 +102,7 @@ export class SnapshotMemory implements DumpMemory {
 
   /** The region containing an address, by binary search. */
   find(address: bigint): MemoryRegion | undefined {
-    let lo = 0;
-    let hi = this.regions.length - 1;
-    let best: MemoryRegion | undefined;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const r = this.regions[mid]!;
-      if (r.base <= address) {
-        best = r;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    if (best && address < best.base + BigInt(best.size)) return best;
-    // Overlapping regions (some writers emit them): fall back to a scan near the hit.
-    for (let i = Math.max(0, lo - 8); i < Math.min(this.regions.length, lo + 1); i++) {
-      const r = this.regions[i]!;
-      if (r.base <= address && address < r.base + BigInt(r.size)) return r;
-    }
-    return undefined;
+    return findRegion(this.regions, address);
   }
 
   /** Loads a region (or the first MAX_BLOCK bytes of it) as a block. */

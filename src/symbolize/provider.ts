@@ -19,6 +19,22 @@ export interface SymbolProvider {
   symbolsFor(module: Module): Promise<ModuleSymbols | undefined>;
 }
 
+/** A name without size, lines or inlines (a PE export, a PUBLIC record, a name a debugger printed). */
+export function publicSymbol(functionName: string, functionAddress: number): SymbolInfo {
+  return {
+    functionName,
+    functionAddress,
+    functionSize: undefined,
+    parameterSize: 0,
+    isPublic: true,
+    isMultiple: false,
+    file: undefined,
+    line: undefined,
+    lineAddress: undefined,
+    inlines: [],
+  };
+}
+
 /** A provider that knows no symbols. */
 export const noSymbols: SymbolProvider = {
   symbolsFor: () => Promise.resolve(undefined),

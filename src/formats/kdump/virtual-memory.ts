@@ -1,6 +1,6 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import { concatBytes } from '../../io/bytes.js';
-import { MemoryBlock, type DumpMemory } from '../../model/memory.js';
+import { findRegion, MemoryBlock, type DumpMemory } from '../../model/memory.js';
 import { PAGE_SIZE, type PhysicalMemory } from './physical.js';
 
 /** How virtual addresses map to physical ones: the kernel's paging mode. */
@@ -148,24 +148,7 @@ export class KernelVirtualMemory implements DumpMemory {
   }
 
   private direct(address: bigint): DirectRegion | undefined {
-    let lo = 0;
-    let hi = this.regions.length - 1;
-    let best: DirectRegion | undefined;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const r = this.regions[mid]!;
-      if (r.base <= address) {
-        best = r;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    if (best && address < best.base + BigInt(best.size)) return best;
-    // Overlapping blocks: look back a little.
-    for (let i = Math.max(0, lo - 8); i < lo; i++) {
-      const r = this.regions[i]!;
-      if (r.base <= address && address < r.base + BigInt(r.size)) return r;
-    }
-    return undefined;
+    return findRegion(this.regions, address);
   }
 
   /** How many bytes from `address` are readable in one piece, and how to read them. */
