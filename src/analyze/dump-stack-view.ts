@@ -1,10 +1,10 @@
+import { TRAP_ENTRY } from '../unwind/trap-frame.js';
 import type { Cpu } from '../model/cpu.js';
 import type { MemoryBlock } from '../model/memory.js';
 import { windbgModuleName } from '../symbolize/module-name.js';
 import type { ModuleRef, StackView } from '../unwind/reconstruct/stack-view.js';
 import { unwindStep, type CpuUnwinder, type WalkState } from '../unwind/walker.js';
 
-const TRAP_ENTRY = /^(_?KiTrap[0-9A-Fa-f]{2}|_?KiFastCallEntry|_?KiSystemService)/;
 
 /**
  * A dump thread's stack as stack reconstruction sees it: the captured stack words, and what the

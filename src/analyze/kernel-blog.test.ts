@@ -95,13 +95,17 @@ test('blog double fault as an x86 PAE kernel dump: 0x7F/8 explained as a kernel 
   assert.equal(analysis.threads[0]!.usage.boundsSource, 'kthread');
 });
 
-test('blog double fault: the walk gives the listing row for row, no --start needed', async () => {
+test('blog double fault: the walk gives the listing row for row (trap frames as WinDbg lists them), no --start needed', async () => {
   const analysis = await analyzeBlog();
-  const kf = renderKf(analysis);
   const listing = parseKf(read('blog-kf.txt'));
-  const ours = parseKf(kf);
-  const childEbps = ours.map((r) => r.childFrame);
-  for (const row of listing.slice(0, -1)) assert.ok(childEbps.includes(row.childFrame), `row ${row.childFrame.toString(16)} ${row.location}`);
+  const ours = parseKf(renderKf(analysis));
+  if (process.env['BLOG_PRINT']) console.log(renderKf(analysis));
+  assert.deepEqual(
+    ours.map((r) => [r.memory, r.childFrame.toString(16), r.returnAddress.toString(16)]),
+    listing.map((r) => [r.memory, r.childFrame.toString(16), r.returnAddress.toString(16)]),
+  );
+  const traps = analysis.threads[0]!.frames.filter((f) => f.trapFrame !== undefined).map((f) => f.trapFrame!.toString(16));
+  assert.deepEqual(traps, ['b8ae64c8', 'b8ae71ac', 'b8ae7cb8', 'b8ae8d64'], "the four KTRAP_FRAMEs of the README's table");
 });
 
 test('blog double fault: each hog driver holds its listing\'s bytes exactly, and the re-entrancy cycle is shown', async () => {
@@ -113,7 +117,7 @@ test('blog double fault: each hog driver holds its listing\'s bytes exactly, and
   }
   // test-data/windbg/README.md: the Memory column of the blog's listing, per module.
   assert.deepEqual(
-    ['BossHog01', 'MamaHog', 'BossHog', 'BabyHog', 'daddyHog', 'Ntfs', 'fltmgr'].map((m) => [m, totals.get(m)]),
+    ['BossHog01', 'MamaHog', 'BossHog', 'BabyHog', 'daddyHog', 'Ntfs', 'fltmgr', 'nt'].map((m) => [m, totals.get(m)]),
     [
       ['BossHog01', 0x694],
       ['MamaHog', 0x50c],
@@ -122,6 +126,7 @@ test('blog double fault: each hog driver holds its listing\'s bytes exactly, and
       ['daddyHog', 0x78],
       ['Ntfs', 0xfa4],
       ['fltmgr', 0xa4],
+      ['nt', 0xa5c],
     ],
   );
   const hogs = ['BossHog01', 'MamaHog', 'BossHog', 'BabyHog', 'daddyHog'].reduce((sum, m) => sum + totals.get(m)!, 0);

@@ -1,3 +1,4 @@
+import { TRAP_ENTRY } from '../unwind/trap-frame.js';
 import { parseDps, parseLm, type DpsCapture, type LmModule } from '../formats/windbg-text/index.js';
 import type { KfRow } from './types.js';
 import type { Finding } from './findings.js';
@@ -6,7 +7,6 @@ import { reentrancyFinding } from './stack-findings.js';
 import { reconstructStack, startCommand, walkFrom, type Chain, type ModuleRef, type RecoveredFrame, type StackView, type StartTriple } from '../unwind/reconstruct/index.js';
 
 /** Trap and system-call entries whose KTRAP_FRAME carries the interrupted caller (x86). */
-const TRAP_ENTRY = /^[^!]+!_?(?:KiTrap[0-9a-f]{2}|KiFastCallEntry|KiSystemService)\b/i;
 /** Captured stretches closer than this are one stack with a gap (an `<omitting output>`). */
 const MAX_JOIN_GAP = 64n * 1024n;
 

@@ -34,9 +34,10 @@ export function kfRowsForFrames(frames: readonly StackFrame[], cpu: Cpu): KfRow[
     for (const inline of frame.symbol?.inlines ?? []) {
       rows.push({ memory: undefined, childFrame: -1n, returnAddress: -1n, location: `${m ? windbgModuleName(m) : '?'}!${inline.name}`, module: m ? windbgModuleName(m) : undefined, inline: true });
     }
-    const childFrame = cpu === 'x86' ? registerValue(frame, 'ebp') : frame.sp;
+    // A trap entry's row shows its callee's ChildEBP, as WinDbg lists it (Memory 0): its own EBP is the KTRAP_FRAME.
+    const childFrame = cpu === 'x86' ? (frame.trapFrame !== undefined && previous !== undefined ? previous : registerValue(frame, 'ebp')) : frame.sp;
     rows.push({
-      memory: previous === undefined || frame.afterGap ? undefined : childFrame - previous,
+      memory: previous === undefined || frame.afterGap || frame.otherStack ? undefined : childFrame - previous,
       childFrame,
       returnAddress: frames[i + 1]?.ip ?? 0n,
       location: windbgLocation(frame),

@@ -46,6 +46,14 @@ export interface StackFrame {
   fixedAllocation: number | undefined;
   /** x86: the parameter size of this frame's function, from STACK WIN or a covering FUNC, once a walk step looked. */
   parameterSize: number | undefined;
+  /**
+   * x86 kernel stacks: this frame is a trap or system-call entry whose frame pointer is the
+   * KTRAP_FRAME at this address; its caller was read from the trap frame (WinDbg lists such a row
+   * with its callee's ChildEBP).
+   */
+  trapFrame?: bigint | undefined;
+  /** The frame runs on another stack than the walk's: a system call's user-mode caller, read from its trap frame. */
+  otherStack?: boolean | undefined;
 }
 
 /** A register's value whether or not the frame knows it (see `stale`); 0 when it never had one. */

@@ -165,6 +165,8 @@ export interface CallerCandidate {
   readonly interrupted?: boolean;
   /** The unwind data came from the module's PE image (.pdata/.xdata), not a symbol file. */
   readonly fromPeUnwind?: boolean;
+  /** The caller runs on another stack (a system call's user-mode caller, from its trap frame): the walk ends with it. */
+  readonly leavesStack?: boolean;
 }
 
 /**
@@ -192,7 +194,7 @@ export async function walkThread(
     const callerIp = candidate.registers.get(regs.ip);
     const callerSp = candidate.registers.get(regs.sp);
     if (callerIp === undefined || callerSp === undefined) break;
-    if (terminates(callerIp, callerSp, last.sp, last.trust === 'context')) {
+    if (!candidate.leavesStack && terminates(callerIp, callerSp, last.sp, last.trust === 'context')) {
       // A return address of 0 from exact unwind data marks the stack's end, one frame above.
       if (callerIp === 0n && candidate.trust === 'cfi' && callerSp > last.sp) last.endOfStackSp = callerSp;
       break;
@@ -205,6 +207,12 @@ export async function walkThread(
     const frame = await makeFrame(state, candidate.trust, candidate.registers, stale, callerIp, instruction, interrupted);
     if (candidate.trust === 'cfi') frame.cfiSource = candidate.fromPeUnwind ? 'pe-unwind' : 'symbol-file';
     state.frames.push(frame);
+    if (candidate.leavesStack) {
+      // The walk has reached the stack's end: nothing above is left to rebuild.
+      frame.otherStack = true;
+      frame.endOfStackSp = callerSp;
+      break;
+    }
   }
   return { frames: state.frames, truncated: false };
 }

@@ -1,3 +1,4 @@
+import { KTRAP_FRAME_DBG_EBP, KTRAP_FRAME_DBG_EIP, KTRAP_FRAME_EBP, KTRAP_FRAME_EIP, KTRAP_FRAME_ESP, KTRAP_FRAME_SEGCS, TRAP_ENTRY } from './trap-frame.js';
 import { runProgram } from '../symbolize/postfix.js';
 import type { WindowsFrameInfo } from '../symbolize/provider.js';
 import { callerByCfi } from './cfi.js';
@@ -179,8 +180,48 @@ async function callerByWindowsFrameInfo(
   return { trust, registers, stale: 'inherit' };
 }
 
+/**
+ * A trap or system-call entry's frame pointer is its KTRAP_FRAME: the interrupted frame's EBP and
+ * EIP are at +0x60/+0x68 (when those do not hold a readable EIP, the debugger's copies at +0/+4),
+ * and its ESP follows the frame for a kernel-mode trap or is HardwareEsp (+0x74) from user mode.
+ */
+function callerByTrapFrame(state: WalkState): CallerCandidate | undefined {
+  const last = state.last;
+  const name = last.symbol?.functionName;
+  if (name === undefined || !TRAP_ENTRY.test(name)) return undefined;
+  const t = registerValue(last, 'ebp');
+  let ebp = state.readWord((t + KTRAP_FRAME_EBP) & M32);
+  let eip = state.readWord((t + KTRAP_FRAME_EIP) & M32);
+  const cs = state.readWord((t + KTRAP_FRAME_SEGCS) & M32);
+  if (ebp === undefined || eip === undefined || eip === 0n) {
+    ebp = state.readWord((t + KTRAP_FRAME_DBG_EBP) & M32);
+    eip = state.readWord((t + KTRAP_FRAME_DBG_EIP) & M32);
+  }
+  if (ebp === undefined || eip === undefined) return undefined;
+  // The privilege level in CS: 3 for user mode (0x1b), 0 for the kernel (0x08).
+  const userMode = cs !== undefined && (cs & 3n) === 3n;
+  const esp = userMode ? state.readWord((t + KTRAP_FRAME_ESP) & M32) : (t + KTRAP_FRAME_ESP) & M32;
+  if (esp === undefined) return undefined;
+  if (eip === 0n) return undefined;
+  last.trapFrame = t;
+  return {
+    trust: 'frame_pointer',
+    registers: new Map([
+      ['eip', eip],
+      ['esp', esp],
+      ['ebp', ebp],
+    ]),
+    stale: 'inherit',
+    // The trap interrupted the code at eip: an exact address, not a return address.
+    interrupted: true,
+    ...(userMode ? { leavesStack: true } : {}),
+  };
+}
+
 async function callerByEbp(state: WalkState, scanAllowed: boolean): Promise<CallerCandidate | undefined> {
   const last = state.last;
+  const trap = callerByTrapFrame(state);
+  if (trap) return trap;
   const lastEsp = registerValue(last, 'esp');
   const lastEbp = registerValue(last, 'ebp');
   const savedEip = state.readWord((lastEbp + 4n) & M32);

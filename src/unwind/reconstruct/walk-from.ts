@@ -14,11 +14,8 @@ export interface WalkFromOptions {
 export const DEFAULT_MAX_FRAMES = 1 << 17;
 export const DEFAULT_MAX_FRAME_GAP = 0x10000;
 
-/** x86 KTRAP_FRAME fields (ks386.inc): the interrupted frame's EBP and EIP, and where its ESP begins. */
-export const KTRAP_FRAME_EBP = 0x60n;
-export const KTRAP_FRAME_EIP = 0x68n;
-/** HardwareEsp: for a kernel-mode trap the CPU pushed nothing above EFlags, so the interrupted ESP is here. */
-export const KTRAP_FRAME_ESP = 0x74n;
+import { KTRAP_FRAME_EBP, KTRAP_FRAME_EIP, KTRAP_FRAME_ESP } from '../trap-frame.js';
+export { KTRAP_FRAME_EBP, KTRAP_FRAME_EIP, KTRAP_FRAME_ESP };
 
 /** Why a walk stopped. */
 export type WalkEnd =
