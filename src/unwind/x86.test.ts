@@ -499,3 +499,48 @@ test('x86: without stack memory only the context frame is found', async () => {
   assert.equal(frames.length, 1);
   assert.equal(frames[0]!.trust, 'context');
 });
+
+// A kernel stack through a page fault: frame 0's caller returns into the trap handler (KiTrap0E),
+// whose EBP is its KTRAP_FRAME T; the interrupted frame continues from T's Ebp/Eip (+0x60/+0x68)
+// and its ESP begins right after the frame (+0x74) for a kernel-mode trap.
+function trapStack(withEbpEip: boolean): { stack: StackBuilder; trap: Label; interrupted: Label } {
+  const callee = new Label('callee ebp');
+  const trap = new Label('KTRAP_FRAME');
+  const interrupted = new Label('interrupted ebp');
+  const stack = new StackBuilder(0x80000000, 4)
+    .fill(4)
+    .mark(callee)
+    .word(trap) // saved EBP: the handler's frame pointer
+    .word(0x40001234) // return address into KiTrap0E
+    .fill(4)
+    .mark(trap)
+    .word(withEbpEip ? 0 : interrupted) // DbgEbp
+    .word(withEbpEip ? 0 : 0x50002345) // DbgEip
+    .fill(0x60 - 8)
+    .word(withEbpEip ? interrupted : 0) // +0x60 Ebp
+    .word(0) // ErrCode
+    .word(withEbpEip ? 0x50002345 : 0) // +0x68 Eip
+    .word(8) // SegCs: kernel mode
+    .word(0x10246) // EFlags
+    .fill(16)
+    .mark(interrupted)
+    .words(0, 0);
+  return { stack, trap, interrupted };
+}
+
+for (const form of ['Ebp/Eip at +0x60/+0x68', 'DbgEbp/DbgEip at +0/+4 when +0x68 is empty'] as const) {
+  test(`x86: a trap handler's KTRAP_FRAME leads to the interrupted frame (${form})`, async () => {
+    const { stack, trap, interrupted } = trapStack(form.startsWith('Ebp'));
+    const symbols = { module1: 'FUNC 1000 400 0 _KiTrap0E\nFUNC 100 100 0 MmAccessFault\n', module2: 'FUNC 2000 400 0 CcMapData\n' };
+    const callee = stack.start + 4n;
+    const { frames } = await walk(stack, { eip: 0x40000150, esp: stack.start, ebp: callee }, { symbols });
+    assert.equal(frames[1]!.symbol?.functionName, '_KiTrap0E');
+    assert.equal(frames[1]!.trapFrame, trap.value);
+    const f = frames[2]!;
+    assert.equal(f.ip, 0x50002345n);
+    assert.equal(f.instruction, f.ip, 'the trap interrupted this instruction: an exact address');
+    assert.equal(f.registers.get('ebp'), interrupted.value);
+    assert.equal(f.sp, trap.value + 0x74n, 'the interrupted ESP follows a kernel-mode trap frame');
+    assert.equal(f.symbol?.functionName, 'CcMapData');
+  });
+}
