@@ -65,3 +65,26 @@ for (const [arch, kinds] of Object.entries(KINDS) as [KernelArch, readonly Kerne
     });
   }
 }
+
+test('independent builder amd64 full: of two processors each running a thread, the one whose saved context is the header\'s bugchecked', async () => {
+  const stackBase = 0xffff850429893000n;
+  const sp = stackBase - 0x800n;
+  const idleBase = 0xffff850429a00000n;
+  const regs = { rsp: sp, rip: 0xfffff8047ba01234n };
+  const b = new KernelDumpBuilder('amd64', 'full')
+    .bugcheck(0xe2, [0n, 0n, 0n, 0n])
+    .processors(2)
+    .context(regs)
+    .map(stackBase - 0x6000n, pattern(0x6000, 3))
+    .module({ name: 'ntoskrnl.exe', base: 0xfffff8047ba00000n, size: 0x1046000 })
+    .kernelThread({ kthread: 0xffffc08b00000080n, initialStack: idleBase, stackBase: idleBase, stackLimit: idleBase - 0x6000n, kernelStack: idleBase - 0x100n, processor: 0 })
+    .processorContext(0, { rsp: idleBase - 0x100n, rip: 0xfffff8047ba05678n })
+    .kernelThread({ kthread: 0xffffc08bde9e1640n, initialStack: stackBase, stackBase, stackLimit: stackBase - 0x6000n, kernelStack: sp, processor: 1 })
+    .processorContext(1, regs)
+    .debuggerData();
+  const s = await readKernelDump(new BufferSource(b.build(), 'two-processors.dmp'));
+  assert.equal(s.kernel!.processors[0]!.currentThread, 0xffffc08b00000080n);
+  assert.equal(s.kernel!.crashingThread!.kthread, 0xffffc08bde9e1640n);
+  assert.equal(s.kernel!.crashingThread!.stackBase, stackBase);
+  assert.equal(s.kernel!.bugcheckProcessor, 1);
+});

@@ -87,7 +87,7 @@ export async function readKernelDump(source: ByteSource): Promise<Snapshot> {
   }
 
   const processors = await readProcessors(memory, debuggerData, fieldNum(h, 'NumberProcessors') ?? 0, width, cpu, warnings);
-  const crashingThread = await readCrashingThread(source, memory, triage, debuggerData, processors, width, warnings);
+  const crashingThread = await readCrashingThread(source, memory, triage, debuggerData, processors, headerCtx, width, warnings);
   const exception = await bugcheckException(memory, code, parameters, width, cpu, warnings);
   // The processor that bugchecked runs the crashing thread; its saved context is where KeBugCheckEx was called.
   let bugcheckProcessor = crashingThread?.kthread === undefined ? undefined : processors.findIndex((p) => p.currentThread === crashingThread.kthread);
@@ -394,12 +394,21 @@ async function readProcessors(
   return out;
 }
 
+/** The processor whose saved context is the header's (same stack and instruction pointer), else -1. */
+function bugcheckingProcessor(processors: readonly KernelProcessor[], header: CpuContext | undefined): number {
+  if (!header) return -1;
+  const key = (c: CpuContext): string => ['rsp', 'esp', 'sp', 'rip', 'eip', 'pc'].map((r) => c.registers.get(r)?.toString(16) ?? '').join(',');
+  const wanted = key(header);
+  return processors.findIndex((p) => p.context !== undefined && key(p.context) === wanted);
+}
+
 async function readCrashingThread(
   source: ByteSource,
   memory: KernelVirtualMemory,
   triage: TriageDump | undefined,
   kdbg: KernelDebuggerData | undefined,
   processors: readonly KernelProcessor[],
+  headerContext: CpuContext | undefined,
   width: 32 | 64,
   warnings: string[],
 ): Promise<KernelThreadInfo | undefined> {
@@ -424,7 +433,8 @@ async function readCrashingThread(
       kthread = width === 64 ? p.u64(0) : BigInt(p.u32(0));
     }
   } else {
-    kthread = processors.find((p) => p.currentThread)?.currentThread;
+    // Every processor runs a thread (an idle thread at least): the bugchecking one saved the header's context.
+    kthread = (processors[bugcheckingProcessor(processors, headerContext)] ?? processors.find((p) => p.currentThread))?.currentThread;
     const base = kthread;
     if (base) readField = (o) => readPointer(memory, base + BigInt(o), width);
   }
