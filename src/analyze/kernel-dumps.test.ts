@@ -67,6 +67,9 @@ test('rizin triage_x64: bugcheck explained, amdppm.sys blamed, 151 drivers, the 
   assert.match(text, /^Probably caused by: amdppm\.sys/m);
   const json = toJson(analysis) as { modules: unknown[]; bugcheck: { name: string; probably_caused_by: { module: string } }; kernel: { header: Record<string, string | null>; triage: Record<string, string | null>; processors: { context: Record<string, string> | null }[]; bugcheck_processor: number } };
   assert.equal(json.modules.length, 151);
+  // The images from --modules name their PDBs, as the corpus's symbol folder files amdppm's.
+  const amdppm = analysis.snapshot.modules.find((m) => m.codeFile.endsWith('amdppm.sys'))!;
+  assert.deepEqual([amdppm.debugFile, amdppm.debugId], ['amdppm.pdb', '1C19FDDB27BB3399D9B45973EFEAFCF31']);
   assert.equal(json.bugcheck.probably_caused_by.module, 'amdppm.sys');
   assert.equal(json.kernel.header['DirectoryTableBase'], '0x1ad000');
   assert.equal(json.kernel.header['SecondaryDataState'], null, 'the PAGE filler reads as absent');

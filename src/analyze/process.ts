@@ -20,7 +20,7 @@ import { reentrancyFinding, stackFindings } from './stack-findings.js';
 import { MemoryMap } from './memory-map.js';
 import { stackViolations } from './violations.js';
 import { frameFunctionKey, measureStack } from './stack-usage.js';
-import { ModuleImages } from '../images/module-images.js';
+import { ModuleImages, type ImageFileOpener } from '../images/module-images.js';
 import { explainKernelCrash, kernelFindings } from './kernel-crash.js';
 import type { Analysis, AnalyzeOptions, CrashInfo, ThreadAnalysis, ThreadReport, WalkEnvironment } from './types.js';
 
@@ -57,7 +57,8 @@ export async function analyze(source: ByteSource, options: AnalyzeOptions = {}):
 export const analyzeMinidump: (source: ByteSource, options?: AnalyzeOptions) => Promise<Analysis> = analyze;
 
 /** Walks every thread of a snapshot (Breakpad skips the thread that wrote the dump) and names the crash. */
-export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOptions = {}): Promise<Analysis> {
+export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions = {}): Promise<Analysis> {
+  const snapshot = await withImageDebugIds(input, options.images ?? []);
   const warnings = [...snapshot.warnings];
   const provider = new TrackingProvider(options.symbols ?? noSymbols);
   const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
@@ -158,6 +159,24 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: AnalyzeOption
     notes: [...env.notes, ...images.warnings],
     limits,
   };
+}
+
+/**
+ * A kernel dump's driver list names no PDB (a small dump keeps no image headers): a matching image
+ * from --modules gives its CodeView record, so symbol stores find the driver's symbols.
+ */
+async function withImageDebugIds(snapshot: Snapshot, openers: readonly ImageFileOpener[]): Promise<Snapshot> {
+  if (!snapshot.kernel || openers.length === 0 || snapshot.modules.every((m) => m.debugId !== '')) return snapshot;
+  const images = new ModuleImages(snapshot.memory, openers);
+  const modules = await Promise.all(
+    snapshot.modules.map(async (m) => {
+      if (m.debugId !== '') return m;
+      const found = await images.imageFor(m);
+      const cv = found?.origin === 'file' ? await found.image.codeView() : undefined;
+      return cv ? { ...m, debugFile: cv.debugFile, debugId: cv.debugId } : m;
+    }),
+  );
+  return { ...snapshot, modules };
 }
 
 /** Default cap on the stack bytes loaded per thread: far above any real stack (1 MiB on Windows, 8 MiB on Linux). */

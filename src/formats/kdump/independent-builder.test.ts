@@ -8,6 +8,8 @@ import { BufferSource } from '../../io/byte-source.js';
 import { KernelDumpBuilder, type KernelDumpKind } from '../../testing/synth/kernel-dump.js';
 import type { KernelArch } from '../../testing/synth/kernel-dump-paging.js';
 import { readKernelDump } from './read-kernel-dump.js';
+import { Directory } from '../pe/constants.js';
+import { PeBuilder, TEXT, debugDirectory, rsdsRecord } from '../pe/testing.js';
 
 const KINDS: Readonly<Record<KernelArch, readonly KernelDumpKind[]>> = {
   amd64: ['full', 'triage', 'bitmap-full', 'bitmap-kernel', 'rdmp-kernel', 'rdmp-kernel-user', 'rdmp-complete'],
@@ -87,4 +89,21 @@ test('independent builder amd64 full: of two processors each running a thread, t
   assert.equal(s.kernel!.crashingThread!.kthread, 0xffffc08bde9e1640n);
   assert.equal(s.kernel!.crashingThread!.stackBase, stackBase);
   assert.equal(s.kernel!.bugcheckProcessor, 1);
+});
+
+test('independent builder amd64 full: a driver image in memory names its PDB (CodeView), so symbol stores find it', async () => {
+  const pe = new PeBuilder({ timeDateStamp: 0x5f001234 });
+  pe.section({ name: '.text', data: new Uint8Array(16), characteristics: TEXT });
+  const dir = debugDirectory(pe.nextRva, pe.nextFileOffset, [{ type: 2, data: rsdsRecord('5a9832e5-2872-41c1-838e-d98914e9b7ff', 1, 'd:\\build\\hog.pdb') }]);
+  pe.directory(Directory.Debug, pe.section({ name: '.rdata', data: dir }), 28);
+  const image = pe.bytes('memory');
+  const base = 0xfffff80512340000n;
+  const b = new KernelDumpBuilder('amd64', 'full')
+    .bugcheck(0xe2, [0n, 0n, 0n, 0n])
+    .context({ rsp: 0xffff850429892800n, rip: base + 0x1000n })
+    .module({ name: 'hog.sys', base, size: pe.sizeOfImage, image })
+    .debuggerData();
+  const s = await readKernelDump(new BufferSource(b.build(), 'codeview.dmp'));
+  const hog = s.modules[0]!;
+  assert.deepEqual([hog.debugFile, hog.debugId, hog.timeDateStamp, hog.size], ['d:\\build\\hog.pdb', '5A9832E5287241C1838ED98914E9B7FF1', 0x5f001234, pe.sizeOfImage]);
 });
