@@ -81,3 +81,61 @@ test('code 0 is no bug check: a dump taken at a debugger break', () => {
   assert.equal(e.name, 'NO_BUGCHECK');
   assert.match(e.explanation, /debugger break/);
 });
+
+test('every code of the public list round-trips through bugcheckName and explainBugcheck', () => {
+  for (const [code, name] of BUGCHECK_NAMES) {
+    assert.equal(bugcheckName(code), name, `0x${code.toString(16)}`);
+    const e = explainBugcheck(code, [0n, 0n, 0n, 0n], 8);
+    assert.equal(e.name, name);
+    assert.equal(e.parameters.length, 4);
+  }
+  for (const code of [0x1000007e, 0x1000007f, 0x1000008e, 0x100000ea, 0x4000008a, 0xc0000218, 0xdeaddead]) {
+    assert.ok(BUGCHECK_NAMES.has(code), `0x${code.toString(16)} is in the list`);
+  }
+});
+
+test('an undocumented _M code shares the base code\'s name and meanings', () => {
+  const m = explainBugcheck(0x1000000a, [0x28n, 2n, 0n, 0x1234n], 8);
+  const base = explainBugcheck(0x0a, [0x28n, 2n, 0n, 0x1234n], 8);
+  assert.equal(m.name, 'IRQL_NOT_LESS_OR_EQUAL_M');
+  assert.equal(m.guidance, base.guidance);
+  assert.deepEqual(m.parameters, base.parameters);
+  assert.equal(bugcheckName(0x10000000), undefined);
+});
+
+test('pointers are masked to the pointer width and a zero parameter points at nothing', () => {
+  const x86 = explainBugcheck(0x7e, [0xc0000005n, 0x80801234n, 0xffffffff8a1b2c3dn, 0n], 4);
+  assert.deepEqual(x86.pointers, [{ kind: 'exception_record', parameter: 3, address: 0x8a1b2c3dn }]);
+  const t = explainBugcheck(0x139, [2n, 0xfffff80000a01000n, 0xfffff80000a02000n, 0n], 8);
+  assert.deepEqual(t.pointers.map((p) => p.kind), ['trap_frame', 'exception_record']);
+  assert.match(t.parameters[0]!.meaning, /stack cookie/);
+  assert.match(explainBugcheck(0x2b, [0xfffff80000a01000n, 0n, 0n, 0n], 8).pointers[0]!.kind, /trap_frame/);
+  assert.equal(explainBugcheck(0x2b, [0n, 0n, 0n, 0n], 8).stackOverflowLikely, true);
+});
+
+test('a 64-bit parameter whose upper half is not a sign extension is not read as an NTSTATUS', () => {
+  assert.doesNotMatch(explainBugcheck(0x7e, [0x12345678c0000005n, 0n, 0n, 0n], 8).parameters[0]!.meaning, /STATUS_ACCESS_VIOLATION/);
+  assert.match(explainBugcheck(0x7e, [0xc0000005n, 0n, 0n, 0n], 8).parameters[0]!.meaning, /STATUS_ACCESS_VIOLATION/);
+  assert.match(explainBugcheck(0x1e, [0xffffffff80000003n, 0n, 0n, 0n], 8).parameters[0]!.meaning, /STATUS_BREAKPOINT/);
+});
+
+test('IRQLs are named per width: x64 15 is HIGH_LEVEL, x86 31 is HIGH_LEVEL, a device level is only DIRQL', () => {
+  const irql = (v: bigint, w: 4 | 8): string => explainBugcheck(0xd1, [0n, v, 0n, 0n], w).parameters[1]!.meaning;
+  assert.equal(irql(0n, 8), 'IRQL 0 (PASSIVE_LEVEL)');
+  assert.equal(irql(1n, 4), 'IRQL 1 (APC_LEVEL)');
+  assert.match(irql(15n, 8), /HIGH_LEVEL/);
+  assert.match(irql(31n, 4), /HIGH_LEVEL/);
+  assert.match(irql(5n, 8), /DIRQL/);
+  assert.match(irql(5n, 4), /DIRQL or above/);
+});
+
+test('0x1E reads P3/P4 as the access-violation fields; 0x133 and 0x7F decode P1', () => {
+  const av = explainBugcheck(0x1e, [0xc0000005n, 0x80801234n, 1n, 0x10n], 4);
+  assert.equal(av.parameters[2]!.meaning, 'write');
+  assert.match(av.explanation, /write to 0x10/);
+  assert.deepEqual(av.pointers, []);
+  assert.match(explainBugcheck(0x133, [0n, 0x501n, 0x500n, 0n], 8).explanation, /single DPC/);
+  assert.match(explainBugcheck(0x133, [1n, 0x1e00n, 0n, 0n], 8).parameters[0]!.meaning, /in total at DISPATCH_LEVEL/);
+  assert.match(explainBugcheck(0x7f, [0xdn, 0n, 0n, 0n], 8).parameters[0]!.meaning, /general protection/);
+  assert.match(explainBugcheck(0xd1, [0x28n, 2n, 0n, 0x1234n], 8).explanation, /the code at P4/i);
+});
