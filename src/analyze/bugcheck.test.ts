@@ -20,7 +20,7 @@ test('bugcheck 0x1000007E of the rizin small dump: name, P1 in words, P3/P4 as e
 });
 
 test('the reader and the explanation agree on which parameters point at saved state', () => {
-  for (const code of [0x7e, 0x1000007e, 0x8e, 0x1000008e, 0x3b, 0x139, 0x1e, 0xd1, 0xe2]) {
+  for (const code of [0x7e, 0x1000007e, 0x8e, 0x1000008e, 0x3b, 0x139, 0x2b, 0x1e, 0xd1, 0xe2]) {
     const e = explainBugcheck(code, [1n, 2n, 3n, 4n], 8);
     assert.deepEqual(
       e.pointers.map((p) => `${p.kind}:${p.parameter}`),

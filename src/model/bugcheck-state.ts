@@ -8,7 +8,7 @@ export interface BugcheckStatePointer {
 /**
  * Which parameters of a bugcheck address saved state (Microsoft's Bug Check Code Reference):
  * 0x7E/0x1000007E P3 exception record, P4 context; 0x8E/0x1000008E P3 trap frame; 0x3B P3 context;
- * 0x139 P2 trap frame, P3 exception record; 0x1E holds the exception's fields themselves, no pointer.
+ * 0x139 P2 trap frame, P3 exception record; 0x2B P1 trap frame; 0x1E holds the exception's fields themselves, no pointer.
  */
 export function bugcheckStatePointers(code: number): readonly BugcheckStatePointer[] {
   switch ((code & ~0x10000000) >>> 0) {
@@ -19,6 +19,8 @@ export function bugcheckStatePointers(code: number): readonly BugcheckStatePoint
       ];
     case 0x8e:
       return [{ kind: 'trap_frame', parameter: 3 }];
+    case 0x2b:
+      return [{ kind: 'trap_frame', parameter: 1 }];
     case 0x3b:
       return [{ kind: 'context_record', parameter: 3 }];
     case 0x139:
