@@ -8,6 +8,7 @@
  */
 import { BUGCHECK_NAMES } from './bugcheck-names.js';
 import { NTSTATUS_NAMES } from './crash-reason-ntstatus.js';
+import { BUGCHECK_M_FLAG, baseBugcheckCode, bugcheckStatePointers } from '../model/bugcheck-state.js';
 
 export interface BugcheckParameterMeaning {
   readonly name: string;
@@ -32,7 +33,6 @@ export interface BugcheckExplanation {
   readonly stackOverflowLikely: boolean;
 }
 
-type PointerKind = BugcheckExplanation['pointers'][number]['kind'];
 type Params4 = readonly [bigint, bigint, bigint, bigint];
 
 interface Ctx {
@@ -55,12 +55,9 @@ interface Spec {
   readonly params: ParamSpecs | ((ctx: Ctx) => ParamSpecs);
   readonly explain: (ctx: Ctx) => string;
   readonly guidance?: (ctx: Ctx) => string | undefined;
-  readonly pointers?: readonly { readonly kind: PointerKind; readonly parameter: 1 | 2 | 3 | 4 }[];
   readonly stackOverflow?: (ctx: Ctx) => boolean;
 }
 
-/** The flag Windows ORs into a few codes (0x1000007E ...); Microsoft: "same meaning and parameters" as the base. */
-const M_FLAG = 0x10000000;
 
 // ---------------------------------------------------------------------------------------------------
 // Value formatting
@@ -420,7 +417,6 @@ const SPECS: ReadonlyMap<number, Spec> = new Map<number, Spec>([
       guidance: () =>
         'Find who ate the stack: the frames with the largest sizes, recursion or re-entry, and how many filter drivers are stacked. ' +
         'Move large local buffers and structures to pool allocations, turn recursion into iteration, and for a deep path you cannot shorten call KeExpandKernelStackAndCallout.',
-      pointers: [{ kind: 'trap_frame', parameter: 1 }],
       stackOverflow: () => true,
     },
   ],
@@ -439,7 +435,6 @@ const SPECS: ReadonlyMap<number, Spec> = new Map<number, Spec>([
         `The context record at ${hex(c.p[2])} (P3) holds the CPU state at the fault; the stack that matters is the one it describes, as WinDbg's .cxr shows.`,
       guidance: (c) =>
         `${exceptionGuidance(c.p[0], c.width)} In a system service path, check that user-supplied buffers and pointers are probed (ProbeForRead / ProbeForWrite) and accessed inside __try/__except, and that IOCTL input lengths are validated.`,
-      pointers: [{ kind: 'context_record', parameter: 3 }],
       stackOverflow: (c) => statusOf(c.p[0], c.width) === 0xc00000fd,
     },
   ],
@@ -477,10 +472,6 @@ const SPECS: ReadonlyMap<number, Spec> = new Map<number, Spec>([
         `A kernel-mode system thread raised ${exceptionPhrase(c.p[0], c.width)} at ${hex(c.p[1])} (P2), and no handler caught it. ` +
         `The exception record (P3) and context record (P4) hold the CPU state at the fault; the stack that matters is the one the context record describes, as WinDbg's .cxr shows.`,
       guidance: (c) => exceptionGuidance(c.p[0], c.width),
-      pointers: [
-        { kind: 'exception_record', parameter: 3 },
-        { kind: 'context_record', parameter: 4 },
-      ],
       stackOverflow: (c) => statusOf(c.p[0], c.width) === 0xc00000fd,
     },
   ],
@@ -517,7 +508,6 @@ const SPECS: ReadonlyMap<number, Spec> = new Map<number, Spec>([
         `Kernel-mode code at ${hex(c.p[1])} raised ${exceptionPhrase(c.p[0], c.width)}, and no handler caught it. ` +
         `The trap frame at ${hex(c.p[2])} (P3) holds the CPU state at the fault, as WinDbg's .trap shows.`,
       guidance: (c) => exceptionGuidance(c.p[0], c.width),
-      pointers: [{ kind: 'trap_frame', parameter: 3 }],
       stackOverflow: (c) => statusOf(c.p[0], c.width) === 0xc00000fd,
     },
   ],
@@ -821,10 +811,6 @@ const SPECS: ReadonlyMap<number, Spec> = new Map<number, Spec>([
         }
         return 'The check fired where the corruption was found, which may be later than where it was made: name the driver on the stack at the trap frame and check its use of the data the check names.';
       },
-      pointers: [
-        { kind: 'trap_frame', parameter: 2 },
-        { kind: 'exception_record', parameter: 3 },
-      ],
     },
   ],
   // bug-check-0x1c8--manually-initiated-power-button-hold.md: P1 milliseconds held, P2 triage block.
@@ -918,15 +904,15 @@ const GENERIC_PARAMS: ParamSpecs = [value('Parameter 1', 'parameter 1'), value('
 
 /** The detailed entry for a code: its own, or the base code's for an `_M` variant. */
 function specFor(code: number): Spec | undefined {
-  return SPECS.get(code) ?? ((code & M_FLAG) !== 0 ? SPECS.get((code & ~M_FLAG) >>> 0) : undefined);
+  return SPECS.get(code) ?? ((code & BUGCHECK_M_FLAG) !== 0 ? SPECS.get(baseBugcheckCode(code)) : undefined);
 }
 
 /** The public name of a bug check code; `<BASE>_M` for the 0x10000000 variant of a known code. */
 export function bugcheckName(code: number): string | undefined {
   const known = BUGCHECK_NAMES.get(code >>> 0);
   if (known) return known;
-  if ((code & M_FLAG) !== 0) {
-    const base = BUGCHECK_NAMES.get((code & ~M_FLAG) >>> 0);
+  if ((code & BUGCHECK_M_FLAG) !== 0) {
+    const base = BUGCHECK_NAMES.get(baseBugcheckCode(code));
     if (base) return `${base}_M`;
   }
   return undefined;
@@ -951,7 +937,8 @@ export function explainBugcheck(code: number, parameters: readonly bigint[], poi
       : undefined) ??
     `Windows stopped with bug check ${codeHex(code >>> 0)}${bugcheckName(code) ? ` (${name})` : ''}. stackhog has no detailed description of this code; the parameters are listed as the dump holds them.`;
   const guidance = spec?.guidance?.(ctx);
-  const pointers = (spec?.pointers ?? []).map((ptr) => ({ ...ptr, address: p[ptr.parameter - 1]! })).filter((ptr) => ptr.address !== 0n);
+  // Which parameters point at saved state is the snapshot model's table, which the kernel reader follows too.
+  const pointers = bugcheckStatePointers(code).map((ptr) => ({ ...ptr, address: p[ptr.parameter - 1]! })).filter((ptr) => ptr.address !== 0n);
   return {
     code: code >>> 0,
     name,

@@ -2,6 +2,8 @@ import type { Module, Snapshot } from '../model/snapshot.js';
 import { ModuleIndex } from '../model/module-index.js';
 import { pointerWidth } from '../model/cpu.js';
 import { baseName } from '../symbolize/symbol-store.js';
+import { windbgModuleName } from '../symbolize/module-name.js';
+import { baseBugcheckCode } from '../model/bugcheck-state.js';
 import type { StackFrame } from '../unwind/frame.js';
 import { explainBugcheck } from './bugcheck.js';
 import type { Finding } from './findings.js';
@@ -31,7 +33,7 @@ export const DEFAULT_NOT_CULPRITS: readonly string[] = [
 
 /** The instruction a bugcheck's parameters name as the faulting one (0x0A/0xD1 P4, 0x50 P3), when any. */
 function faultingInstruction(code: number, parameters: readonly bigint[]): bigint | undefined {
-  switch ((code & ~0x10000000) >>> 0) {
+  switch (baseBugcheckCode(code)) {
     case 0x0a:
     case 0xd1:
       return parameters[3];
@@ -59,8 +61,7 @@ export function explainKernelCrash(
 
   let culprit: KernelCrash['culprit'];
   const named = (module: Module, rule: string): KernelCrash['culprit'] => {
-    const imageName = baseName(module.codeFile);
-    return { module, imageName, moduleName: imageName.replace(/\.[^.]+$/, ''), rule };
+    return { module, imageName: baseName(module.codeFile), moduleName: windbgModuleName(module), rule };
   };
   const instruction = faultingInstruction(code, parameters) ?? exceptionAddress;
   const atFault = instruction !== undefined ? modules.find(instruction) : undefined;
@@ -71,15 +72,14 @@ export function explainKernelCrash(
   }
   const culpritRule = `the module holding the faulting instruction, else the first frame of the crashing stack, skipping ${notCulprits.join(', ')}`;
 
-  const base = (code & ~0x10000000) >>> 0;
-  const codeText = `0x${base.toString(16).toUpperCase()}`;
+  const codeText = `0x${baseBugcheckCode(code).toString(16).toUpperCase()}`;
   let where = 'unknown';
   if (culprit) {
     const frame = frames.find((f) => f.module === culprit!.module);
     const symbol = frame?.symbol && frame.symbolSource !== 'pe-export' ? frame.symbol.functionName : undefined;
     where = symbol ? `${culprit.moduleName}!${symbol}` : frame ? `${culprit.moduleName}+0x${(frame.ip - culprit.module.base).toString(16)}` : `${culprit.moduleName}!unknown_function`;
   } else if (frames[0]?.module) {
-    where = `${baseName(frames[0].module.codeFile).replace(/\.[^.]+$/, '')}+0x${(frames[0].ip - frames[0].module.base).toString(16)}`;
+    where = `${windbgModuleName(frames[0].module)}+0x${(frames[0].ip - frames[0].module.base).toString(16)}`;
   }
   const bucket = `${codeText}_${where}`;
   const walkedFrom = snapshot.exception?.contextSource
@@ -90,8 +90,22 @@ export function explainKernelCrash(
   return { bugcheck, culprit, culpritRule, bucket, walkedFrom, processName: kernel.process?.imageName };
 }
 
+/**
+ * The findings with what the bugcheck adds: a stack overflow the walk already found gets the
+ * bugcheck's word first; otherwise a bugcheck that means one is a finding of its own, first.
+ */
+export function withKernelFindings(findings: readonly Finding[], crash: KernelCrash, thread: ThreadReport | undefined): Finding[] {
+  const extra = kernelFindings(crash, thread);
+  if (extra.length === 0) return [...findings];
+  const found = findings.findIndex((f) => f.kind === 'stack_overflow' && f.threadId === thread?.thread.id);
+  if (found < 0) return [...extra, ...findings];
+  const f = findings[found]!;
+  const word = `bugcheck ${crash.bugcheck.name}: ${crash.bugcheck.parameters[0]?.meaning ?? ''}: a kernel stack overflow`;
+  return findings.map((g, i) => (i === found ? { ...f, evidence: [word, ...f.evidence] } : g));
+}
+
 /** What a kernel crash adds to the findings: a kernel stack overflow when the bugcheck says so. */
-export function kernelFindings(crash: KernelCrash, thread: ThreadReport | undefined): Finding[] {
+function kernelFindings(crash: KernelCrash, thread: ThreadReport | undefined): Finding[] {
   if (!crash.bugcheck.stackOverflowLikely) return [];
   const usage = thread?.usage;
   const evidence = [`bugcheck ${crash.bugcheck.name}: ${crash.bugcheck.explanation}`];

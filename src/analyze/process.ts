@@ -20,8 +20,8 @@ import { reentrancyFinding, stackFindings } from './stack-findings.js';
 import { MemoryMap } from './memory-map.js';
 import { stackViolations } from './violations.js';
 import { frameFunctionKey, measureStack } from './stack-usage.js';
-import { ModuleImages, type ImageFileOpener } from '../images/module-images.js';
-import { explainKernelCrash, kernelFindings } from './kernel-crash.js';
+import { ModuleImages } from '../images/module-images.js';
+import { explainKernelCrash, withKernelFindings } from './kernel-crash.js';
 import type { Analysis, AnalyzeOptions, CrashInfo, ThreadAnalysis, ThreadReport, WalkEnvironment } from './types.js';
 
 function unwinderFor(cpu: Cpu): CpuUnwinder | undefined {
@@ -58,7 +58,8 @@ export const analyzeMinidump: (source: ByteSource, options?: AnalyzeOptions) => 
 
 /** Walks every thread of a snapshot (Breakpad skips the thread that wrote the dump) and names the crash. */
 export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions = {}): Promise<Analysis> {
-  const snapshot = await withImageDebugIds(input, options.images ?? []);
+  const images = new ModuleImages(input.memory, options.images ?? []);
+  const snapshot = await withImageDebugIds(input, images);
   const warnings = [...snapshot.warnings];
   const provider = new TrackingProvider(options.symbols ?? noSymbols);
   const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
@@ -83,7 +84,6 @@ export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions =
     };
   }
 
-  const images = new ModuleImages(snapshot.memory, options.images ?? []);
   const protections = new MemoryMap(snapshot, modules, []);
   const env: WalkEnvironment = {
     maxStackBytes: options.maxStackBytes ?? DEFAULT_MAX_STACK_BYTES,
@@ -137,22 +137,14 @@ export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions =
   findings.sort((a, b) => Number(b.threadId === crashedId) - Number(a.threadId === crashedId));
   const crashedThread = crashingThreadIndex === undefined ? undefined : threads[crashingThreadIndex];
   const kernel = explainKernelCrash(snapshot, crashedThread?.frames ?? [], exception?.address, options.notCulprits);
-  if (kernel) {
-    // A stack overflow the walk already found gets the bugcheck's word; else the bugcheck alone says so.
-    const found = findings.findIndex((f) => f.kind === 'stack_overflow' && f.threadId === crashedThread?.thread.id);
-    const extra = kernelFindings(kernel, crashedThread);
-    if (found >= 0 && extra.length > 0) {
-      const f = findings[found]!;
-      findings[found] = { ...f, evidence: [`bugcheck ${kernel.bugcheck.name}: ${kernel.bugcheck.parameters[0]?.meaning ?? ''}: a kernel stack overflow`, ...f.evidence] };
-    } else findings.unshift(...extra);
-  }
+  const allFindings = kernel ? withKernelFindings(findings, kernel, crashedThread) : findings;
   return {
     kernel,
     snapshot,
     crash,
     crashingThreadIndex,
     threads,
-    findings,
+    findings: allFindings,
     modulesWithSymbols: provider.found,
     mainModule: snapshot.modules[0],
     warnings,
@@ -165,14 +157,13 @@ export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions =
  * A kernel dump's driver list names no PDB (a small dump keeps no image headers): a matching image
  * from --modules gives its CodeView record, so symbol stores find the driver's symbols.
  */
-async function withImageDebugIds(snapshot: Snapshot, openers: readonly ImageFileOpener[]): Promise<Snapshot> {
-  if (!snapshot.kernel || openers.length === 0 || snapshot.modules.every((m) => m.debugId !== '')) return snapshot;
-  const images = new ModuleImages(snapshot.memory, openers);
+async function withImageDebugIds(snapshot: Snapshot, images: ModuleImages): Promise<Snapshot> {
+  if (!snapshot.kernel || snapshot.modules.every((m) => m.debugId !== '')) return snapshot;
   const modules = await Promise.all(
     snapshot.modules.map(async (m) => {
       if (m.debugId !== '') return m;
-      const found = await images.imageFor(m);
-      const cv = found?.origin === 'file' ? await found.image.codeView() : undefined;
+      const found = await images.fileImageFor(m);
+      const cv = found ? await found.image.codeView() : undefined;
       return cv ? { ...m, debugFile: cv.debugFile, debugId: cv.debugId } : m;
     }),
   );

@@ -28,7 +28,9 @@ export class ModuleImages {
   readonly warnings: string[] = [];
   private readonly openers: readonly ImageFileOpener[];
   private readonly memory: DumpMemory;
-  private readonly cache = new Map<Module, Promise<ModuleImage | undefined>>();
+  /** By the module's identity as a symbol server sees it, so a copy of a module record finds the same image. */
+  private readonly cache = new Map<string, Promise<ModuleImage | undefined>>();
+  private readonly fileCache = new Map<string, Promise<ModuleImage | undefined>>();
 
   constructor(memory: DumpMemory, openers: readonly ImageFileOpener[] = []) {
     this.memory = memory;
@@ -36,16 +38,28 @@ export class ModuleImages {
   }
 
   imageFor(module: Module): Promise<ModuleImage | undefined> {
-    let found = this.cache.get(module);
+    const key = moduleKey(module);
+    let found = this.cache.get(key);
     if (!found) {
       found = this.find(module);
-      this.cache.set(module, found);
+      this.cache.set(key, found);
+    }
+    return found;
+  }
+
+  /** The module's image from the image directories only (never parsed out of dump memory). */
+  fileImageFor(module: Module): Promise<ModuleImage | undefined> {
+    const key = moduleKey(module);
+    let found = this.fileCache.get(key);
+    if (!found) {
+      found = this.fromFiles(module);
+      this.fileCache.set(key, found);
     }
     return found;
   }
 
   private async find(module: Module): Promise<ModuleImage | undefined> {
-    return (await this.fromFiles(module)) ?? (await this.fromMemory(module));
+    return (await this.fileImageFor(module)) ?? (await this.fromMemory(module));
   }
 
   private async fromFiles(module: Module): Promise<ModuleImage | undefined> {
@@ -96,6 +110,11 @@ export class ModuleImages {
       return undefined;
     }
   }
+}
+
+/** A module as a symbol server tells it apart: where it is loaded, and its name, TimeDateStamp and size. */
+function moduleKey(module: Module): string {
+  return `${module.base}:${module.size}:${module.timeDateStamp}:${module.codeFile}`;
 }
 
 function fileBytes(source: ByteSource): ImageBytes {

@@ -1,3 +1,11 @@
+/** The flag Windows ORs into some codes (0x1000007E ...): the `_M` form has the base code's meaning and parameters. */
+export const BUGCHECK_M_FLAG = 0x10000000;
+
+/** A bug check code without its `_M` flag. */
+export function baseBugcheckCode(code: number): number {
+  return (code & ~BUGCHECK_M_FLAG) >>> 0;
+}
+
 /** Saved CPU state a bugcheck parameter points at, as WinDbg's `.exr`, `.cxr` and `.trap` would read it. */
 export interface BugcheckStatePointer {
   readonly kind: 'exception_record' | 'context_record' | 'trap_frame';
@@ -11,7 +19,7 @@ export interface BugcheckStatePointer {
  * 0x139 P2 trap frame, P3 exception record; 0x2B P1 trap frame; 0x1E holds the exception's fields themselves, no pointer.
  */
 export function bugcheckStatePointers(code: number): readonly BugcheckStatePointer[] {
-  switch ((code & ~0x10000000) >>> 0) {
+  switch (baseBugcheckCode(code)) {
     case 0x7e:
       return [
         { kind: 'exception_record', parameter: 3 },

@@ -2,8 +2,8 @@ import type { ByteSource } from '../../io/byte-source.js';
 import { readExact } from '../../io/byte-source.js';
 import { FormatError } from '../../io/errors.js';
 import { Reader, utf16le } from '../../io/reader.js';
-import { bugcheckStatePointers } from '../../model/bugcheck-state.js';
-import type { Cpu, CpuContext } from '../../model/cpu.js';
+import { baseBugcheckCode, bugcheckStatePointers } from '../../model/bugcheck-state.js';
+import { specialRegisters, type Cpu, type CpuContext } from '../../model/cpu.js';
 import type { KernelDebuggerData, KernelInfo, KernelProcessor, KernelThreadInfo } from '../../model/kernel.js';
 import type { ExceptionInfo, Module, Snapshot, Thread } from '../../model/snapshot.js';
 // A kernel dump's CONTEXT is the same Windows structure a minidump stores.
@@ -35,6 +35,7 @@ export async function readKernelDump(source: ByteSource): Promise<Snapshot> {
   const parameters = [1, 2, 3, 4].map((i) => fieldBig(h, `BugCheckParameter${i}`) ?? 0n);
 
   let triage: TriageDump | undefined;
+  let triageStack: Thread['stack'];
   const direct: DirectRegion[] = [];
   if (dumpType === 4) {
     try {
@@ -51,7 +52,10 @@ export async function readKernelDump(source: ByteSource): Promise<Snapshot> {
     const top = fieldBig(t, 'TopOfStack');
     const callStack = fieldNum(t, 'CallStackOffset');
     const callStackSize = fieldNum(t, 'SizeOfCallStack') ?? 0;
-    if (top !== undefined && callStack !== undefined && callStackSize > 0) addDirect(direct, source, top, callStackSize, callStack, 'call stack', warnings);
+    if (top !== undefined && callStackSize > 0) {
+      const inFile = callStack !== undefined && addDirect(direct, source, top, callStackSize, callStack, 'call stack', warnings);
+      triageStack = { base: top, size: callStackSize, fileOffset: inFile ? callStack : undefined };
+    }
     const kdbg = fieldBig(h, 'KdDebuggerDataBlock');
     const kdbgOffset = fieldNum(t, 'DebuggerDataOffset');
     if (kdbg !== undefined && kdbgOffset) addDirect(direct, source, kdbg, fieldNum(t, 'DebuggerDataSize') ?? 0, kdbgOffset, 'debugger data', warnings);
@@ -100,16 +104,11 @@ export async function readKernelDump(source: ByteSource): Promise<Snapshot> {
   const context = bugcheckContext ?? headerCtx;
 
   // The crashing thread, with its kernel stack: the small dump's call-stack copy, else KTHREAD's range.
-  const sp = context?.registers.get(cpu === 'x86' ? 'esp' : cpu === 'amd64' ? 'rsp' : 'sp');
-  let stack: Thread['stack'];
-  if (triage) {
-    const top = fieldBig(triage.fields, 'TopOfStack');
-    const size = fieldNum(triage.fields, 'SizeOfCallStack') ?? 0;
-    const offset = fieldNum(triage.fields, 'CallStackOffset');
-    if (top !== undefined && size > 0) stack = { base: top, size, fileOffset: offset !== undefined && offset + size <= source.size ? offset : undefined };
-  } else if (sp !== undefined) {
+  const sp = context?.registers.get(specialRegisters(cpu).sp);
+  let stack: Thread['stack'] = triageStack;
+  if (!triage && sp !== undefined) {
     const end = crashingThread?.stackBase ?? crashingThread?.initialStack;
-    const base = crashingThread?.stackLimit !== undefined && crashingThread.stackLimit <= sp ? sp & ~0xfn : sp & ~0xfn;
+    const base = sp & ~0xfn;
     const size = end !== undefined && end > base && end - base < 0x1000000n ? Number(end - base) : 0x10000;
     stack = { base, size, fileOffset: undefined };
   }
@@ -170,12 +169,14 @@ export async function readKernelDump(source: ByteSource): Promise<Snapshot> {
   };
 }
 
-function addDirect(out: DirectRegion[], source: ByteSource, base: bigint, size: number, fileOffset: number, what: string, warnings: string[]): void {
+/** Adds memory the small dump holds at a file offset; false (with a warning) when it runs past the file. */
+function addDirect(out: DirectRegion[], source: ByteSource, base: bigint, size: number, fileOffset: number, what: string, warnings: string[]): boolean {
   if (fileOffset + size > source.size) {
     warnings.push(`${source.name}: TRIAGE_DUMP: the ${what} (0x${size.toString(16)} bytes at 0x${fileOffset.toString(16)}) runs past the end of the file; skipped`);
-    return;
+    return false;
   }
   out.push({ base, size, fileOffset });
+  return true;
 }
 
 function driverModule(name: string, base: bigint, size: number, timeDateStamp: number, checksum: number): Module {
@@ -287,7 +288,7 @@ async function readDebuggerData(memory: KernelVirtualMemory, address: bigint | u
   }
   const length = Math.min(Math.max(size, 0x18), 0x1000);
   const bytes = (await memory.read(address, length)) ?? (await memory.loadRange(address, length))?.bytes ?? head;
-  const r = new Reader(bytes, memory.constructor.name, 0, 'KDDEBUGGER_DATA64');
+  const r = new Reader(bytes, 'memory', 0, 'KDDEBUGGER_DATA64');
   const u64 = (at: number): bigint | undefined => (at + 8 <= r.length ? r.u64(at) : undefined);
   const ptr = (at: number): bigint | undefined => {
     const v = u64(at);
@@ -403,7 +404,7 @@ async function readProcessors(
         if (!at || context) continue;
         const bytes = await memory.read(at, size);
         const decoded = bytes ? decodeContext(new Reader(bytes, 'memory', 0, `KPRCB ${i} context`), cpu, warnings) : undefined;
-        const ip = decoded?.registers.get(cpu === 'x86' ? 'eip' : cpu === 'amd64' ? 'rip' : 'pc');
+        const ip = decoded?.registers.get(specialRegisters(cpu).ip);
         if (decoded && ip) context = decoded;
       }
     }
@@ -415,7 +416,8 @@ async function readProcessors(
 /** The processor whose saved context is the header's (same stack and instruction pointer), else -1. */
 function bugcheckingProcessor(processors: readonly KernelProcessor[], header: CpuContext | undefined): number {
   if (!header) return -1;
-  const key = (c: CpuContext): string => ['rsp', 'esp', 'sp', 'rip', 'eip', 'pc'].map((r) => c.registers.get(r)?.toString(16) ?? '').join(',');
+  const { ip, sp } = specialRegisters(header.cpu);
+  const key = (c: CpuContext): string => `${c.registers.get(sp)},${c.registers.get(ip)}`;
   const wanted = key(header);
   return processors.findIndex((p) => p.context !== undefined && key(p.context) === wanted);
 }
@@ -558,7 +560,7 @@ async function bugcheckException(
   cpu: Cpu,
   warnings: string[],
 ): Promise<ExceptionInfo | undefined> {
-  const base = (code & ~0x10000000) >>> 0;
+  const base = baseBugcheckCode(code);
   const narrow = (v: bigint): number => Number(v & 0xffffffffn);
   if (base === 0x1e) {
     return { threadId: 0, code: narrow(parameters[0] ?? 0n), flags: 0, address: parameters[1] ?? 0n, parameters: [parameters[2] ?? 0n, parameters[3] ?? 0n], context: undefined };
@@ -602,7 +604,7 @@ async function bugcheckException(
     threadId: 0,
     code: exception?.code ?? 0,
     flags: exception?.flags ?? 0,
-    address: exception?.address ?? context?.registers.get(cpu === 'x86' ? 'eip' : cpu === 'amd64' ? 'rip' : 'pc') ?? 0n,
+    address: exception?.address ?? context?.registers.get(specialRegisters(cpu).ip) ?? 0n,
     parameters: exception?.parameters ?? [],
     context,
     contextSource,

@@ -120,11 +120,8 @@ export class KernelVirtualMemory implements DumpMemory {
     return width === 8 ? view.getBigUint64(0, true) : BigInt(view.getUint32(0, true));
   }
 
-  private async physicalPage(pfn: bigint): Promise<Uint8Array | undefined> {
-    const offset = this.physical?.pageOffset(pfn);
-    if (offset === undefined || offset + PAGE_SIZE > this.source.size) return undefined;
-    const bytes = await this.source.read(offset, PAGE_SIZE);
-    return bytes.length === PAGE_SIZE ? bytes : undefined;
+  private physicalPage(pfn: bigint): Promise<Uint8Array | undefined> {
+    return this.readPhysical(pfn << 12n, PAGE_SIZE);
   }
 
   /** Physical bytes, when the dump holds every page of them. */
@@ -163,7 +160,6 @@ export class KernelVirtualMemory implements DumpMemory {
     const pa = await this.translate(address);
     if (pa === undefined) return undefined;
     const length = Math.min(max, PAGE_SIZE - Number(address & 0xfffn));
-    if (this.physical?.pageOffset(pa >> 12n) === undefined) return undefined;
     return { length, read: () => this.readPhysical(pa, length) };
   }
 
