@@ -40,8 +40,10 @@ function unwinderFor(cpu: Cpu): CpuUnwinder | undefined {
 /** Records which modules had symbols while delegating to the real provider. */
 class TrackingProvider implements SymbolProvider {
   readonly found = new Set<Module>();
+  readonly sought = new Set<Module>();
   constructor(private readonly inner: SymbolProvider) {}
   async symbolsFor(module: Module): ReturnType<SymbolProvider['symbolsFor']> {
+    if (this.inner !== noSymbols) this.sought.add(module);
     const s = await this.inner.symbolsFor(module);
     if (s) this.found.add(module);
     return s;
@@ -146,6 +148,7 @@ export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions =
     threads,
     findings: allFindings,
     modulesWithSymbols: provider.found,
+    modulesSymbolsSought: provider.sought,
     mainModule: snapshot.modules[0],
     warnings,
     notes: [...env.notes, ...images.warnings],

@@ -146,6 +146,8 @@ export interface Analysis {
   readonly findings: readonly Finding[];
   /** Modules for which a symbol file was found. */
   readonly modulesWithSymbols: ReadonlySet<Module>;
+  /** Modules whose symbols the walk looked up in a symbol source (found or not); empty when none was given. */
+  readonly modulesSymbolsSought: ReadonlySet<Module>;
   /** The main executable: Breakpad takes the first module of the list. */
   readonly mainModule: Module | undefined;
   readonly warnings: readonly string[];

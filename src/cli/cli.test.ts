@@ -59,7 +59,7 @@ test('--format json: rust-minidump field names, our stack fields, inlined frames
   assert.equal(f0['offset'], '0x0000000102a68cd4');
   assert.equal(f0['return_address'], null);
   assert.deepEqual(f0['inlines'], [
-    { function_name: 'core::ptr::write_volatile::<u8>', file: '/rustc/fdca237d5194bf8a1c9b437ebd2114d1c2ba6195/library/core/src/ptr/mod.rs', line: 1574 },
+    { function: 'core::ptr::write_volatile::<u8>', file: '/rustc/fdca237d5194bf8a1c9b437ebd2114d1c2ba6195/library/core/src/ptr/mod.rs', line: 1574 },
   ]);
   assert.equal(f1['trust'], 'cfi');
   assert.equal(f1['return_address'], '0x0000000102a5823e');

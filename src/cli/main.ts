@@ -135,7 +135,8 @@ async function runDump(path: string, opts: DumpOptions): Promise<number> {
   try {
     const symbols = new SymbolStoreProvider(dirs.openers, opts.symbolCache);
     const analysis = await analyze(file.source, {
-      symbols,
+      // Only a given store is searched: rust-minidump's missing_symbols means "looked for and not found".
+      ...(opts.symbols.length > 0 ? { symbols } : {}),
       images: imageDirs.openers,
       walk: { maxFrames: opts.maxFrames },
       timeoutMs: opts.timeout * 1000,

@@ -18,6 +18,10 @@ export interface Snapshot {
   readonly breakpad: BreakpadInfo | undefined;
   readonly crashpad: CrashpadInfo | undefined;
   readonly linux: LinuxInfo | undefined;
+  /** Streams Mozilla's minidump writers add (MozSoftErrors, MozMacosBootargsStream). */
+  readonly mozilla?: MozillaInfo | undefined;
+  /** The handle table (HandleDataStream) when the writer saved it. */
+  readonly handles?: readonly HandleDescriptor[] | undefined;
   /** What a Windows kernel crash dump adds: header, bugcheck, processors, kernel structures. */
   readonly kernel?: KernelInfo | undefined;
   /** Time the dump was written (seconds since the Unix epoch). */
@@ -36,6 +40,8 @@ export interface SystemInfo {
   readonly cpuInfo: string;
   readonly cpuCount: number;
   readonly cpuMicrocode: string | undefined;
+  /** The version numbers and service-pack (CSD) string that `osVersion` is made of, when the format has them. */
+  readonly versionParts?: { readonly major: number; readonly minor: number; readonly build: number; readonly csd: string } | undefined;
 }
 
 export interface Module {
@@ -131,6 +137,26 @@ export interface LinuxInfo {
   readonly procStatus: string | undefined;
   readonly lsbRelease: string | undefined;
   readonly cmdLine: string | undefined;
+  /** /proc/self/limits as Mozilla's writer saves it (MozLinuxLimits). */
+  readonly procLimits?: string | undefined;
+}
+
+export interface MozillaInfo {
+  /** MozSoftErrors: the writer's own JSON list of what it failed to collect. */
+  readonly softErrors: string | undefined;
+  /** MozMacosBootargsStream: the kernel boot arguments (undefined when the stream is absent). */
+  readonly macBootArgs: string | null | undefined;
+}
+
+/** MINIDUMP_HANDLE_DESCRIPTOR(_2). */
+export interface HandleDescriptor {
+  readonly handle: bigint;
+  readonly typeName: string | undefined;
+  readonly objectName: string | undefined;
+  readonly attributes: number;
+  readonly grantedAccess: number;
+  readonly handleCount: number;
+  readonly pointerCount: number;
 }
 
 export interface LinuxMapping {

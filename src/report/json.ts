@@ -2,7 +2,7 @@ import type { Analysis, MemoryFacts, ThreadReport } from '../analyze/types.js';
 import type { Finding } from '../analyze/findings.js';
 import { registerOrder, type Cpu, type CpuContext } from '../model/cpu.js';
 import type { HeaderField } from '../model/kernel.js';
-import type { Module } from '../model/snapshot.js';
+import type { Module, Thread } from '../model/snapshot.js';
 import type { FrameTrust, StackFrame } from '../unwind/frame.js';
 import { moduleName } from '../symbolize/module-name.js';
 import { hexPtr } from './format.js';
@@ -13,54 +13,102 @@ function jsonTrust(trust: FrameTrust): string {
   return trust === 'leaf' ? 'scan' : trust;
 }
 
-/** The analysis as JSON in rust-minidump's schema, plus stackhog's fields (return_address, stack_pointer, frame_size). */
+/** Which of the dump's threads the document lists, in the dump's order, and where the crashed one is. */
+interface ThreadEntry {
+  readonly thread: Thread;
+  /** Undefined for the thread that wrote the dump: rust-minidump lists it with no frames, Breakpad not at all. */
+  readonly report: ThreadReport | undefined;
+}
+
+function threadEntries(analysis: Analysis, crashedOnly: boolean): ThreadEntry[] {
+  const reports = new Map(analysis.threads.map((t) => [t.thread, t] as const));
+  const crashed = analysis.crashingThreadIndex === undefined ? undefined : analysis.threads[analysis.crashingThreadIndex];
+  if (crashedOnly) return crashed ? [{ thread: crashed.thread, report: crashed }] : [];
+  const dumpThreadId = analysis.snapshot.breakpad?.dumpThreadId;
+  const out: ThreadEntry[] = [];
+  for (const thread of analysis.snapshot.threads) {
+    const report = reports.get(thread);
+    if (report || thread.id === dumpThreadId) out.push({ thread, report });
+  }
+  // Threads the analysis made up (none today) would still be listed.
+  for (const t of analysis.threads) if (!out.some((e) => e.report === t)) out.push({ thread: t.thread, report: t });
+  return out;
+}
+
+/**
+ * `status`: rust-minidump's field, "OK" when the dump was read whole. A damaged dump (exit code 2)
+ * says so with Breakpad's ProcessResult names where one fits, and a report cut short by a limit
+ * (exit code 4) says LIMIT_REACHED.
+ */
+export function jsonStatus(analysis: Analysis): string {
+  if (analysis.warnings.length > 0) {
+    return analysis.snapshot.threads.length === 0 && analysis.snapshot.format === 'minidump' ? 'ERROR_NO_THREAD_LIST' : 'ERROR_DAMAGED_INPUT';
+  }
+  return analysis.limits.length > 0 ? 'LIMIT_REACHED' : 'OK';
+}
+
+/**
+ * The analysis as JSON: every key rust-minidump's `minidump-stackwalk --json` writes, with its
+ * values, plus stackhog's own fields beside them (README lists both).
+ */
 export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed' } = {}): unknown {
   const { snapshot } = analysis;
   const cpu = snapshot.system.cpu;
   const modules = snapshot.modules;
-  const crashedIndex = analysis.crashingThreadIndex;
+  const entries = threadEntries(analysis, options.threads === 'crashed');
+  const crashedReport = analysis.crashingThreadIndex === undefined ? undefined : analysis.threads[analysis.crashingThreadIndex];
+  const crashedIndex = crashedReport === undefined ? undefined : entries.findIndex((e) => e.report === crashedReport);
   const threadCpu = (t: ThreadReport): Cpu => t.context?.cpu ?? cpu;
-  const threads = analysis.threads.map((t) => threadJson(t, threadCpu(t), analysis));
-  const crashed = crashedIndex === undefined ? null : analysis.threads[crashedIndex]!;
+  const threads = entries.map((e) => (e.report ? threadJson(e.report, threadCpu(e.report), analysis) : unwalkedThreadJson(e.thread)));
+  const crashedJson =
+    crashedReport === undefined || crashedIndex === undefined || crashedReport.frames.length === 0
+      ? null
+      : crashingThreadJson(threads[crashedIndex]!, crashedIndex, crashedReport, threadCpu(crashedReport));
+  const linux = snapshot.linux;
   return {
-    status: 'OK',
+    status: jsonStatus(analysis),
     pid: snapshot.process.processId ?? null,
+    process_uptime: processUptime(snapshot),
     crash_info: {
       type: analysis.crash?.reason ?? null,
       address: analysis.crash ? hexPtr(analysis.crash.address, cpu) : null,
       crashing_thread: crashedIndex ?? null,
-      crashing_thread_id: crashed?.thread.id ?? null,
+      crashing_thread_id: crashedReport?.thread.id ?? null,
       assertion: null,
       explanation: analysis.crash?.explanation ?? null,
       parameters: analysis.crash?.parameters.map((p) => hexPtr(p, cpu)) ?? [],
     },
     system_info: {
       os: snapshot.system.os,
-      os_ver: snapshot.system.osVersion,
+      os_ver: rustOsVersion(snapshot),
       cpu_arch: cpu,
       cpu_info: snapshot.system.cpuInfo,
       cpu_count: snapshot.system.cpuCount,
       cpu_microcode_version: null,
     },
-    crashing_thread:
-      crashed === null
-        ? null
-        : {
-            threads_index: crashedIndex,
-            ...threadJson(crashed, threadCpu(crashed), analysis),
-            registers: registersJson(crashed, threadCpu(crashed)),
-          },
+    lsb_release: linux?.lsbRelease === undefined ? null : lsbRelease(linux.lsbRelease),
+    proc_limits: linux?.procLimits === undefined ? null : { limits: procLimits(linux.procLimits) },
+    soft_errors: softErrors(snapshot.mozilla?.softErrors),
+    mac_crash_info: null,
+    mac_boot_args: snapshot.mozilla?.macBootArgs ?? null,
+    linux_memory_map_count: linux && linux.maps.length > 0 ? linux.maps.length : null,
+    crashing_thread: crashedJson,
     thread_count: threads.length,
-    threads: options.threads === 'crashed' ? (crashed ? [threadJson(crashed, threadCpu(crashed), analysis)] : []) : threads,
+    threads,
+    threads_omitted: options.threads === 'crashed' ? snapshot.threads.length - threads.length : 0,
     main_module: analysis.mainModule ? modules.indexOf(analysis.mainModule) : null,
+    modules_contains_cert_info: false,
     modules: modules.map((m) => moduleJson(m, cpu, analysis)),
     unloaded_modules: snapshot.unloadedModules.map((m) => ({
       base_addr: hexPtr(m.base, cpu),
       end_addr: hexPtr(m.base + BigInt(m.size), cpu),
-      code_id: m.codeId,
+      code_id: m.codeId.toLowerCase(),
       filename: baseName(m.codeFile),
       cert_subject: null,
     })),
+    handles: snapshot.handles
+      ? snapshot.handles.map((h) => ({ handle: Number(h.handle), type_name: h.typeName ?? null, object_name: h.objectName ?? null }))
+      : null,
     crashpad_info: snapshot.crashpad
       ? {
           report_id: snapshot.crashpad.reportId,
@@ -77,6 +125,108 @@ export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed
     ...(analysis.kernel ? kernelJson(analysis, cpu) : {}),
     warnings: analysis.warnings,
   };
+}
+
+/** The crashed thread again at the top level, its first frame with the registers (rust-minidump's layout). */
+function crashingThreadJson(thread: Record<string, unknown>, index: number, t: ThreadReport, cpu: Cpu): Record<string, unknown> {
+  const registers = registersJson(t, cpu);
+  const frames = (thread['frames'] as Record<string, unknown>[]).map((f, i) => (i === 0 ? { ...f, registers } : f));
+  return { ...thread, threads_index: index, frames, registers };
+}
+
+/** The thread that wrote the dump: listed, never walked (its state is the dump writer's own). */
+function unwalkedThreadJson(thread: Thread): Record<string, unknown> {
+  return {
+    thread_id: thread.id,
+    thread_name: thread.name ?? null,
+    last_error_value: null,
+    frame_count: 0,
+    frames_truncated: false,
+    frames: [],
+    not_walked: 'the thread that wrote the dump',
+  };
+}
+
+/** Seconds from the process's creation (MISC_INFO) to the dump's time stamp; null when unknown. */
+function processUptime(snapshot: Analysis['snapshot']): number | null {
+  const created = snapshot.process.createTime;
+  if (created === undefined) return null;
+  return Math.max(0, snapshot.timeDateStamp - created);
+}
+
+/**
+ * rust-minidump's os_ver: "major.minor.build" and the CSD string; for Linux, whose writers leave the
+ * numbers 0.0.0 and put `uname -srvmo` in the CSD string, the kernel release and the build from it.
+ */
+function rustOsVersion(snapshot: Analysis['snapshot']): string | null {
+  const parts = snapshot.system.versionParts;
+  if (!parts) return snapshot.system.osVersion || null;
+  const numbers = `${parts.major}.${parts.minor}.${parts.build}`;
+  const csd = parts.csd.trim();
+  const plain = csd ? `${numbers} ${csd}` : numbers;
+  if (snapshot.system.osShort !== 'linux' || numbers !== '0.0.0') return plain;
+  const words = parts.csd.split(' ');
+  const release = words[1] ?? '0.0.0';
+  let rest = words.slice(2);
+  // The last word is the machine (or "Linux/GNU" after it: then drop both).
+  if (rest.length > 0 && rest[rest.length - 1] === 'Linux/GNU') rest = rest.slice(0, -2);
+  else rest = rest.slice(0, -1);
+  if (release === '0.0.0') return plain;
+  return `${release} ${rest.join(' ')}`;
+}
+
+/** /etc/lsb-release (or os-release) pairs as rust-minidump names them. */
+function lsbRelease(text: string): { id: string; release: string; codename: string; description: string } {
+  const out = { id: '', release: '', codename: '', description: '' };
+  for (const [key, value] of keyValueLines(text, '=')) {
+    if (key === 'DISTRIB_ID' || key === 'ID') out.id = value;
+    else if (key === 'DISTRIB_RELEASE' || key === 'VERSION_ID') out.release = value;
+    else if (key === 'DISTRIB_CODENAME' || key === 'VERSION_CODENAME') out.codename = value;
+    else if (key === 'DISTRIB_DESCRIPTION' || key === 'PRETTY_NAME') out.description = value;
+  }
+  return out;
+}
+
+/** `key<sep>value` lines, both trimmed and unquoted. */
+function keyValueLines(text: string, separator: string): [string, string][] {
+  const unquote = (v: string): string => {
+    const t = v.trim();
+    return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
+  };
+  const out: [string, string][] = [];
+  for (const line of text.split('\n')) {
+    const at = line.indexOf(separator);
+    if (at < 0) continue;
+    out.push([unquote(line.slice(0, at)), unquote(line.slice(at + 1))]);
+  }
+  return out;
+}
+
+/** /proc/self/limits rows: columns are separated by runs of two or more spaces. */
+function procLimits(text: string): { name: string; soft: number | string; hard: number | string; unit: string }[] {
+  const value = (v: string): number | string => {
+    const t = v.trim();
+    if (t === 'unlimited') return 'unlimited';
+    return /^\d+$/.test(t) ? Number(t) : 'err';
+  };
+  const rows = text.split('\n').filter((l) => l.length > 0).slice(1);
+  const out: { name: string; soft: number | string; hard: number | string; unit: string }[] = [];
+  for (const row of rows) {
+    const cells = row.split('  ').filter((c) => c.length > 0);
+    if (cells.length < 3) continue;
+    out.push({ name: cells[0]!.trim(), soft: value(cells[1]!), hard: value(cells[2]!), unit: cells[3]?.trim() ?? 'n/a' });
+  }
+  return out;
+}
+
+/** MozSoftErrors holds JSON written by the dump writer; anything else is left out, as rust-minidump does. */
+function softErrors(text: string | undefined): unknown {
+  if (text === undefined) return null;
+  try {
+    return JSON.parse(text.replace(/\0+$/, '')) as unknown;
+  } catch {
+    return null;
+  }
 }
 
 function fieldsJson(fields: readonly HeaderField[]): Record<string, string | null> {
@@ -162,10 +312,12 @@ function moduleJson(m: Module, cpu: Cpu, analysis: Analysis): unknown {
     debug_file: baseName(m.debugFile),
     debug_id: m.debugId,
     filename: moduleName(m),
-    code_id: m.codeId,
+    // rust-minidump prints code ids in lowercase; symbol servers' TIMESTAMPsize form stays in the model.
+    code_id: m.codeId.toLowerCase(),
     version: m.version ?? null,
     cert_subject: null,
-    missing_symbols: !loaded,
+    // rust-minidump: a symbol source was searched for this module and had nothing.
+    missing_symbols: analysis.modulesSymbolsSought.has(m) && !loaded,
     loaded_symbols: loaded,
     corrupt_symbols: false,
     symbol_url: null,
@@ -178,10 +330,13 @@ function registersJson(t: ThreadReport, cpu: Cpu): Record<string, string> {
   if (!ctx) return out;
   for (const name of registerOrder(cpu)) {
     const v = ctx.get(name);
-    if (v !== undefined) out[name] = hexPtr(v, cpu);
+    if (v !== undefined) out[JSON_REGISTER_NAMES[name] ?? name] = hexPtr(v, cpu);
   }
   return out;
 }
+
+/** Where rust-minidump's register names differ from Breakpad's (which the model uses). */
+const JSON_REGISTER_NAMES: Readonly<Record<string, string>> = { efl: 'eflags' };
 
 function threadJson(t: ThreadReport, cpu: Cpu, analysis: Analysis): Record<string, unknown> {
   const u = t.usage;
@@ -193,7 +348,7 @@ function threadJson(t: ThreadReport, cpu: Cpu, analysis: Analysis): Record<strin
     last_error_value: null,
     frame_count: t.frames.length,
     frames_truncated: t.truncated,
-    frames: t.frames.map((f, i) => ({ ...(frameJson(f, i, sizes[i], cpu, analysis) as object), ...memoryJson(t.frameMemory[i], f, cpu) })),
+    frames: t.frames.map((f, i) => ({ ...frameJson(f, i, sizes[i], cpu, analysis), ...memoryJson(t.frameMemory[i], f) })),
     stack: {
       base: ptr(u.base),
       limit: ptr(u.limit),
@@ -216,13 +371,12 @@ function threadJson(t: ThreadReport, cpu: Cpu, analysis: Analysis): Record<strin
 }
 
 /** The stack-violation columns of a frame: what backs its code address. */
-function memoryJson(m: MemoryFacts | undefined, f: StackFrame, cpu: Cpu): Record<string, unknown> {
+function memoryJson(m: MemoryFacts | undefined, f: StackFrame): Record<string, unknown> {
   return {
     memory_in_module: m ? m.module !== undefined : f.module !== undefined,
     executable: m?.executable ?? null,
     memory_type: m?.type ?? null,
     module_path: f.module?.codeFile ?? null,
-    module_offset: f.module ? hexPtr((f.trust === 'context' || f.interrupted ? f.ip : f.instruction) - f.module.base, cpu) : null,
   };
 }
 
@@ -243,9 +397,12 @@ export function findingJson(f: Finding, cpu: Cpu): unknown {
   };
 }
 
-function frameJson(f: StackFrame, index: number, size: number | undefined, cpu: Cpu, analysis: Analysis): unknown {
+function frameJson(f: StackFrame, index: number, size: number | undefined, cpu: Cpu, analysis: Analysis): Record<string, unknown> {
   const m = f.module;
-  const s = f.symbol;
+  // rust-minidump's fields come from symbol files only; a name from the PE export table is ours.
+  const fromExports = f.symbolSource === 'pe-export';
+  const s = fromExports ? undefined : f.symbol;
+  const exported = fromExports ? f.symbol : undefined;
   const rva = m ? f.instruction - m.base : undefined;
   return {
     frame: index,
@@ -257,13 +414,33 @@ function frameJson(f: StackFrame, index: number, size: number | undefined, cpu: 
     file: s?.file ?? null,
     line: s?.line ?? null,
     trust: jsonTrust(f.trust),
-    inlines: s && s.inlines.length > 0 ? s.inlines.map((i) => ({ function_name: i.name, file: i.file ?? null, line: i.line ?? null })) : null,
-    missing_symbols: m ? !analysis.modulesWithSymbols.has(m) : false,
-    symbol_source: f.symbolSource === 'pe-export' ? 'exports' : f.symbolSource === 'symbol-file' ? 'symbol_file' : null,
+    inlines: s && s.inlines.length > 0 ? s.inlines.map((i) => ({ function: i.name, file: i.file ?? null, line: i.line ?? null })) : null,
+    unloaded_modules: m ? null : unloadedModulesAt(f.instruction, analysis, cpu),
+    missing_symbols: s === undefined,
+    exported_function: exported?.functionName ?? null,
+    exported_function_offset: exported && rva !== undefined ? hexPtr(rva - BigInt(exported.functionAddress), cpu) : null,
+    symbol_source: fromExports ? 'exports' : f.symbolSource === 'symbol-file' ? 'symbol_file' : null,
     return_address: f.trust === 'context' ? null : hexPtr(f.ip, cpu),
     gap_before: f.afterGap,
     fixed_allocation: f.fixedAllocation ?? null,
     stack_pointer: hexPtr(f.sp, cpu),
     frame_size: size ?? null,
   };
+}
+
+/** For a frame outside every loaded module: the unloaded modules that once held its address, by name. */
+function unloadedModulesAt(address: bigint, analysis: Analysis, cpu: Cpu): { module: string; offsets: string[] }[] | null {
+  const byName = new Map<string, Set<bigint>>();
+  for (const u of analysis.snapshot.unloadedModules) {
+    if (address < u.base || address >= u.base + BigInt(u.size)) continue;
+    const name = baseName(u.codeFile);
+    const offsets = byName.get(name) ?? new Set<bigint>();
+    offsets.add(address - u.base);
+    byName.set(name, offsets);
+  }
+  if (byName.size === 0) return null;
+  return [...byName.keys()].sort().map((name) => ({
+    module: name,
+    offsets: [...byName.get(name)!].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((o) => hexPtr(o, cpu)),
+  }));
 }

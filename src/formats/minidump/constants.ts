@@ -11,6 +11,7 @@ export const StreamType = {
   MiscInfo: 15,
   MemoryInfoList: 16,
   ThreadInfoList: 17,
+  HandleData: 12,
   ThreadNameList: 24,
   BreakpadInfo: 0x47670001,
   BreakpadAssertionInfo: 0x47670002,
@@ -23,6 +24,9 @@ export const StreamType = {
   LinuxMaps: 0x47670009,
   LinuxDsoDebug: 0x4767000a,
   CrashpadInfo: 0x43500001,
+  MozMacosBootargs: 0x4d7a0002,
+  MozLinuxLimits: 0x4d7a0003,
+  MozSoftErrors: 0x4d7a0004,
 } as const;
 
 export const MINIDUMP_SIGNATURE = 0x504d444d; // 'MDMP'

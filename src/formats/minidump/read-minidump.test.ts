@@ -80,6 +80,7 @@ test('SystemInfo: Windows x86 with vendor, CSD version and CPU count', async () 
     cpuInfo: 'GenuineIntel family 6 model 58 stepping 9',
     cpuCount: 8,
     cpuMicrocode: undefined,
+    versionParts: { major: 6, minor: 1, build: 7601, csd: 'Service Pack 1' },
   });
 });
 

@@ -7,6 +7,7 @@ import type {
   BreakpadInfo,
   CrashpadInfo,
   ExceptionInfo,
+  HandleDescriptor,
   LinuxInfo,
   LinuxMapping,
   MemoryInfo,
@@ -154,23 +155,45 @@ export async function readMinidump(source: ByteSource): Promise<Snapshot> {
       lsbRelease: await text(StreamType.LinuxLsbRelease, 'Linux lsb-release'),
       cmdLine: await text(StreamType.LinuxCmdLine, 'Linux cmdline'),
     };
+    const procLimits = await text(StreamType.MozLinuxLimits, 'MozLinuxLimits');
+    if (procLimits !== undefined) Object.assign(info, { procLimits });
     return Object.values(info).some((v) => v !== undefined && !(Array.isArray(v) && v.length === 0)) ? info : undefined;
   });
+  const mozilla = await attempt<Snapshot['mozilla']>(undefined, async () => {
+    const soft = await loadStream(StreamType.MozSoftErrors, 'MozSoftErrors');
+    const boot = await loadStream(StreamType.MozMacosBootargs, 'MINIDUMP_MAC_BOOTARGS');
+    if (!soft && !boot) return undefined;
+    return {
+      softErrors: soft ? new TextDecoder('utf-8', { fatal: false }).decode(soft.bytes) : undefined,
+      macBootArgs: boot ? await parseMacBootArgs(source, boot, warnings) : undefined,
+    };
+  });
+  const handles = await attempt<Snapshot['handles']>(undefined, async () => {
+    const r = await loadStream(StreamType.HandleData, 'MINIDUMP_HANDLE_DATA_STREAM');
+    return r ? parseHandleData(source, r, warnings) : undefined;
+  });
+  // rust-minidump takes a Linux dump's process id from /proc/self/status when no MISC_INFO names it.
+  const linuxPid = linux?.procStatus === undefined ? undefined : /^Pid:\s*(\d+)\s*$/m.exec(linux.procStatus)?.[1];
+  const processInfo: ProcessInfo =
+    process.processId === undefined && linuxPid !== undefined ? { ...process, processId: Number(linuxPid) } : process;
+  const macModules = system.osShort === 'mac' || system.osShort === 'ios' ? modules.map(macCodeId) : modules;
 
   return {
     file: source.name,
     format: 'minidump',
     system,
-    modules,
+    modules: macModules,
     unloadedModules,
     threads,
     exception,
     memory,
     memoryInfo,
-    process,
+    process: processInfo,
     breakpad,
     crashpad,
     linux,
+    mozilla,
+    handles,
     timeDateStamp,
     warnings,
   };
@@ -246,7 +269,7 @@ async function parseSystemInfo(source: ByteSource, r: Reader, warnings: string[]
     // Breakpad: family = ProcessorLevel, model = high byte of ProcessorRevision, stepping = low byte.
     cpuInfo = `${vendor ? vendor + ' ' : ''}family ${level} model ${revision >> 8} stepping ${revision & 0xff}`;
   }
-  return { cpu, os, osShort, osVersion, cpuInfo, cpuCount, cpuMicrocode: undefined };
+  return { cpu, os, osShort, osVersion, cpuInfo, cpuCount, cpuMicrocode: undefined, versionParts: { major, minor, build, csd } };
 }
 
 // MINIDUMP_MEMORY_LIST: count, MINIDUMP_MEMORY_DESCRIPTOR (16 bytes) each.
@@ -598,6 +621,60 @@ async function readStringList(source: ByteSource, loc: Location): Promise<string
   if (4 + count * 4 > r.length) throw r.error(0, `declares ${count} entries but holds ${r.length} bytes`);
   const out: string[] = [];
   for (let i = 0; i < count; i++) out.push(await readUtf8String(source, r.u32(4 + i * 4), 'list annotation'));
+  return out;
+}
+
+/** A Mach-O module's code id is its LC_UUID, the GUID its CodeView record carries (rust-minidump's convention). */
+function macCodeId(m: Module): Module {
+  return m.debugId.length >= 32 ? { ...m, codeId: m.debugId.slice(0, 32).toLowerCase() } : m;
+}
+
+// MINIDUMP_MAC_BOOTARGS: stream_type u32, then the RVA64 of a MINIDUMP_STRING (12 bytes, packed).
+async function parseMacBootArgs(source: ByteSource, r: Reader, warnings: string[]): Promise<string | null> {
+  r.check(0, 12);
+  const rva = r.u64(4);
+  if (rva === 0n || rva > BigInt(source.size)) return null;
+  try {
+    return await readMinidumpString(source, Number(rva), 'MINIDUMP_MAC_BOOTARGS bootargs');
+  } catch (e) {
+    warnings.push(describe(e));
+    return null;
+  }
+}
+
+// MINIDUMP_HANDLE_DATA_STREAM: SizeOfHeader, SizeOfDescriptor, NumberOfDescriptors, Reserved; then
+// MINIDUMP_HANDLE_DESCRIPTOR (32 bytes) or MINIDUMP_HANDLE_DESCRIPTOR_2 (40 bytes) each.
+async function parseHandleData(source: ByteSource, r: Reader, warnings: string[]): Promise<HandleDescriptor[]> {
+  r.check(0, 16);
+  const headerSize = r.u32(0);
+  const entrySize = r.u32(4);
+  const count = r.u32(8);
+  if (entrySize !== 32 && entrySize !== 40) throw r.error(4, `unknown handle descriptor size ${entrySize}`);
+  if (headerSize < 16 || headerSize + count * entrySize > r.length) {
+    throw r.error(8, `declares ${count} descriptors of ${entrySize} bytes after a ${headerSize}-byte header but holds ${r.length} bytes`);
+  }
+  const name = async (rva: number, what: string): Promise<string | undefined> => {
+    if (rva === 0) return undefined;
+    try {
+      return await readMinidumpString(source, rva, what);
+    } catch (e) {
+      warnings.push(describe(e));
+      return undefined;
+    }
+  };
+  const out: HandleDescriptor[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = headerSize + i * entrySize;
+    out.push({
+      handle: r.u64(at),
+      typeName: await name(r.u32(at + 8), `handle #${i} type name`),
+      objectName: await name(r.u32(at + 12), `handle #${i} object name`),
+      attributes: r.u32(at + 16),
+      grantedAccess: r.u32(at + 20),
+      handleCount: r.u32(at + 24),
+      pointerCount: r.u32(at + 28),
+    });
+  }
   return out;
 }
 
