@@ -146,6 +146,21 @@ export interface MozillaInfo {
   readonly softErrors: string | undefined;
   /** MozMacosBootargsStream: the kernel boot arguments (undefined when the stream is absent). */
   readonly macBootArgs: string | null | undefined;
+  /** MozMacosCrashInfoStream: the processes' __DATA,__crash_info records (undefined when absent or unreadable). */
+  readonly macCrashInfo?: readonly MacCrashInfoRecord[] | undefined;
+}
+
+/** One crashreporter_annotations_t record; fields a record's version lacks are undefined, as are empty strings. */
+export interface MacCrashInfoRecord {
+  readonly version: bigint;
+  readonly thread: bigint | undefined;
+  readonly dialogMode: bigint | undefined;
+  readonly abortCause: bigint | undefined;
+  readonly modulePath: string | undefined;
+  readonly message: string | undefined;
+  readonly signatureString: string | undefined;
+  readonly backtrace: string | undefined;
+  readonly message2: string | undefined;
 }
 
 /** MINIDUMP_HANDLE_DESCRIPTOR(_2). */

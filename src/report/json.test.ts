@@ -5,7 +5,7 @@ import type { AnalyzeOptions } from '../analyze/types.js';
 import { FileDirectories } from '../node/directories.js';
 import { openFileSource } from '../node/file-source.js';
 import { corpusPath, needsCorpus, repoPath } from '../testing/corpus.js';
-import { SynthMinidump, minidumpString } from '../testing/synth/index.js';
+import { Section, SynthMinidump, minidumpString } from '../testing/synth/index.js';
 import { toJson } from './json.js';
 
 type Doc = Record<string, unknown> & {
@@ -126,4 +126,40 @@ test('the handle table: every descriptor with its type and object names (a real 
   const handles = doc['handles'] as { handle: number; type_name: string | null; object_name: string | null }[];
   assert.equal(handles.length, 147);
   assert.deepEqual(handles[0], { handle: 4, type_name: 'File', object_name: null });
+});
+
+test('mac_crash_info: version-5 records with their numbers and strings; empty strings are null', async () => {
+  const record = (message: string): Uint8Array => {
+    const fixed = new Section(0n).u64(0x4d7a0001).u64(5).u64(0x1234).u64(0).u64(0x6).finish();
+    const text = new TextEncoder().encode(`/usr/lib/libsystem_c.dylib\0${message}\0\0\0\0`);
+    const out = new Uint8Array(fixed.length + text.length);
+    out.set(fixed);
+    out.set(text, fixed.length);
+    return out;
+  };
+  const dump = new SynthMinidump()
+    .systemInfo({ cpu: 'amd64', platform: 'mac' })
+    .thread({ id: 1 })
+    .stream(0x4d7a0001, (s, place) => {
+      s.u32(0x4d7a0001).u32(2).u32(40);
+      for (const m of ['abort() called', 'second']) {
+        const loc = place(record(m));
+        s.u32(loc.size).u32(loc.rva);
+      }
+      for (let i = 2; i < 20; i++) s.u32(0).u32(0);
+    });
+  const doc = JSON.parse(JSON.stringify(toJson(await analyze(dump.source())))) as Record<string, unknown>;
+  assert.deepEqual(doc['mac_crash_info'], {
+    num_records: 2,
+    records: ['abort() called', 'second'].map((message) => ({
+      thread: '0x0000000000001234',
+      dialog_mode: '0x0000000000000000',
+      abort_cause: '0x0000000000000006',
+      module: '/usr/lib/libsystem_c.dylib',
+      message,
+      signature_string: null,
+      backtrace: null,
+      message2: null,
+    })),
+  });
 });

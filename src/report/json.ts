@@ -2,7 +2,7 @@ import type { Analysis, MemoryFacts, ThreadReport } from '../analyze/types.js';
 import type { Finding } from '../analyze/findings.js';
 import { registerOrder, type Cpu, type CpuContext } from '../model/cpu.js';
 import type { HeaderField } from '../model/kernel.js';
-import type { Module, Thread } from '../model/snapshot.js';
+import type { MacCrashInfoRecord, Module, Thread } from '../model/snapshot.js';
 import type { FrameTrust, StackFrame } from '../unwind/frame.js';
 import { moduleName } from '../symbolize/module-name.js';
 import { hexPtr } from './format.js';
@@ -89,7 +89,7 @@ export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed
     lsb_release: linux?.lsbRelease === undefined ? null : lsbRelease(linux.lsbRelease),
     proc_limits: linux?.procLimits === undefined ? null : { limits: procLimits(linux.procLimits) },
     soft_errors: softErrors(snapshot.mozilla?.softErrors),
-    mac_crash_info: null,
+    mac_crash_info: macCrashInfo(snapshot.mozilla?.macCrashInfo, cpu),
     mac_boot_args: snapshot.mozilla?.macBootArgs ?? null,
     linux_memory_map_count: linux && linux.maps.length > 0 ? linux.maps.length : null,
     crashing_thread: crashedJson,
@@ -144,6 +144,25 @@ function unwalkedThreadJson(thread: Thread): Record<string, unknown> {
     frames_truncated: false,
     frames: [],
     not_walked: 'the thread that wrote the dump',
+  };
+}
+
+/** rust-minidump's mac_crash_info: the records' fields, hex strings for the numbers. */
+function macCrashInfo(records: readonly MacCrashInfoRecord[] | undefined, cpu: Cpu): unknown {
+  if (!records) return null;
+  const hex = (v: bigint | undefined): string | null => (v === undefined ? null : hexPtr(v, cpu));
+  return {
+    num_records: records.length,
+    records: records.map((r) => ({
+      thread: hex(r.thread),
+      dialog_mode: hex(r.dialogMode),
+      abort_cause: hex(r.abortCause),
+      module: r.modulePath ?? null,
+      message: r.message ?? null,
+      signature_string: r.signatureString ?? null,
+      backtrace: r.backtrace ?? null,
+      message2: r.message2 ?? null,
+    })),
   };
 }
 

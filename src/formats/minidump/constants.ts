@@ -24,6 +24,7 @@ export const StreamType = {
   LinuxMaps: 0x47670009,
   LinuxDsoDebug: 0x4767000a,
   CrashpadInfo: 0x43500001,
+  MozMacosCrashInfo: 0x4d7a0001,
   MozMacosBootargs: 0x4d7a0002,
   MozLinuxLimits: 0x4d7a0003,
   MozSoftErrors: 0x4d7a0004,

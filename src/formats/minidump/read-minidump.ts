@@ -9,6 +9,7 @@ import type {
   ExceptionInfo,
   HandleDescriptor,
   LinuxInfo,
+  MacCrashInfoRecord,
   LinuxMapping,
   MemoryInfo,
   Module,
@@ -162,10 +163,20 @@ export async function readMinidump(source: ByteSource): Promise<Snapshot> {
   const mozilla = await attempt<Snapshot['mozilla']>(undefined, async () => {
     const soft = await loadStream(StreamType.MozSoftErrors, 'MozSoftErrors');
     const boot = await loadStream(StreamType.MozMacosBootargs, 'MINIDUMP_MAC_BOOTARGS');
-    if (!soft && !boot) return undefined;
+    const crashInfo = await loadStream(StreamType.MozMacosCrashInfo, 'MINIDUMP_MAC_CRASH_INFO');
+    if (!soft && !boot && !crashInfo) return undefined;
+    let macCrashInfo: MacCrashInfoRecord[] | undefined;
+    if (crashInfo) {
+      try {
+        macCrashInfo = await parseMacCrashInfo(source, crashInfo);
+      } catch (e) {
+        warnings.push(describe(e));
+      }
+    }
     return {
       softErrors: soft ? new TextDecoder('utf-8', { fatal: false }).decode(soft.bytes) : undefined,
       macBootArgs: boot ? await parseMacBootArgs(source, boot, warnings) : undefined,
+      macCrashInfo,
     };
   });
   const handles = await attempt<Snapshot['handles']>(undefined, async () => {
@@ -640,6 +651,51 @@ async function parseMacBootArgs(source: ByteSource, r: Reader, warnings: string[
     warnings.push(describe(e));
     return null;
   }
+}
+
+const MAC_CRASH_INFO_RECORDS = 20;
+const MAC_CRASH_INFO_STRING_MAX = 8192;
+
+// MINIDUMP_MAC_CRASH_INFO: stream_type, record_count, record_start_size, then 20 location
+// descriptors. Each record: stream_type u64, version u64, (v4) thread u64, dialog_mode u64,
+// (v5) abort_cause u64; at record_start_size, NUL-terminated UTF-8 strings (v4): module path,
+// message, signature string, backtrace, message2. All records must share one version.
+async function parseMacCrashInfo(source: ByteSource, r: Reader): Promise<MacCrashInfoRecord[]> {
+  r.check(0, 12 + MAC_CRASH_INFO_RECORDS * 8);
+  const count = Math.min(r.u32(4), MAC_CRASH_INFO_RECORDS);
+  const stringsAt = r.u32(8);
+  const out: MacCrashInfoRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const loc = readLocation(r, 12 + i * 8);
+    const rec = await readAt(source, loc.rva, Math.min(loc.size, stringsAt + 5 * MAC_CRASH_INFO_STRING_MAX), `MINIDUMP_MAC_CRASH_INFO_RECORD #${i}`);
+    rec.check(0, 16);
+    const version = rec.u64(8);
+    if (out.length > 0 && out[0]!.version !== version) throw rec.error(8, `version ${version} differs from the first record's ${out[0]!.version}`);
+    const fixedEnd = version >= 5n ? 40 : version >= 4n ? 32 : 16;
+    if (fixedEnd > stringsAt) throw r.error(8, `record_start_size ${stringsAt} is inside the record's ${fixedEnd} fixed bytes`);
+    rec.check(0, fixedEnd);
+    const strings: (string | undefined)[] = [];
+    let at = stringsAt;
+    for (let k = 0; k < (version >= 4n ? 5 : 0); k++) {
+      const end = rec.bytes.indexOf(0, at);
+      if (end < 0 || end - at > MAC_CRASH_INFO_STRING_MAX) throw rec.error(at, 'string runs past the record');
+      const text = new TextDecoder('utf-8', { fatal: false }).decode(rec.bytes.subarray(at, end));
+      strings.push(text === '' ? undefined : text);
+      at = end + 1;
+    }
+    out.push({
+      version,
+      thread: version >= 4n ? rec.u64(16) : undefined,
+      dialogMode: version >= 4n ? rec.u64(24) : undefined,
+      abortCause: version >= 5n ? rec.u64(32) : undefined,
+      modulePath: strings[0],
+      message: strings[1],
+      signatureString: strings[2],
+      backtrace: strings[3],
+      message2: strings[4],
+    });
+  }
+  return out;
 }
 
 // MINIDUMP_HANDLE_DATA_STREAM: SizeOfHeader, SizeOfDescriptor, NumberOfDescriptors, Reserved; then
