@@ -44,21 +44,24 @@ export function reentrancyFinding(
   threadId: number | undefined,
   severity: Finding['severity'],
 ): Finding {
-  const perCycle = found.block.reduce((sum, _, k) => sum + (bytesOf(found.starts[0]! + k) ?? 0), 0);
-  const total = found.starts.reduce((sum, start) => sum + found.block.reduce((s, _, k) => s + (bytesOf(start + k) ?? 0), 0), 0);
+  const passes = found.starts.map((start) => found.block.reduce((s, _, k) => s + (bytesOf(start + k) ?? 0), 0));
+  const perCycle = passes[0] ?? 0;
+  const total = passes.reduce((a, b) => a + b, 0);
   const path = found.block.join(' → ');
+  // Each pass holds its own bytes (locals differ per call): list them, then their sum.
+  const sizes = passes.every((p) => p === perCycle) ? `${hex(perCycle)} bytes each` : `${passes.map(hex).join(' + ')} bytes`;
   return {
-    kind: 'recursion',
+    kind: 'reentrancy',
     severity,
     threadId,
     frame: found.starts[0],
     address: undefined,
-    summary: `re-entrancy: a call path of ${found.block.length} frames occurs ${found.starts.length} times on the stack (${hex(perCycle)} bytes each, ${kib(total)} in all): ${path}`,
+    summary: `re-entrancy: a call path of ${found.block.length} frames occurs ${found.starts.length} times on the stack (${sizes}, ${kib(total)} in all): ${path}`,
     evidence: [
       `the path starts at frames ${found.starts.join(', ')}, with other frames in between: the code below the path calls back into its top`,
       'look at why each pass through these modules re-enters the stack (a request sent down again, a callback, a completion routine) and at how much each module keeps on the stack',
     ],
-    data: { cycle: found.block, repeats: found.starts.length, contiguous: false, first_frame: found.starts[0], starts: found.starts, bytes: total, bytes_per_cycle: perCycle },
+    data: { cycle: found.block, repeats: found.starts.length, contiguous: false, first_frame: found.starts[0], starts: found.starts, bytes: total, bytes_per_pass: passes },
   };
 }
 

@@ -55,11 +55,16 @@ test('text that holds no dps lines gives no analysis', async () => {
 
 test("the blog's driver loop is reported: BabyHog → BossHog → BossHog01 → IofCallDriver re-entered", async () => {
   const a = (await analyzeDps(read('blog-dps.txt'), read('blog-lm.txt')))!;
-  const loop = a.findings.find((f) => f.kind === 'recursion' && f.data['contiguous'] === false)!;
+  const loop = a.findings.find((f) => f.kind === 'reentrancy')!;
   const cycle = loop.data['cycle'] as string[];
   for (const step of ['BabyHog!HogFarm', 'BossHog!DEVICEDISPATCH::DispatchPassThrough', 'BossHog01!DEVICEDISPATCH::DispatchPassThrough', 'nt!IofCallDriver']) {
     assert.ok(cycle.includes(step), step);
   }
   assert.ok((loop.data['repeats'] as number) >= 2);
-  assert.ok((loop.data['bytes_per_cycle'] as number) > 0);
+  // Each pass's bytes are listed and add up to the total the summary gives.
+  const passes = loop.data['bytes_per_pass'] as number[];
+  assert.equal(passes.length, loop.data['repeats']);
+  assert.equal(passes.reduce((x, y) => x + y, 0), loop.data['bytes']);
+  const listed = loop.summary.match(/\(((?:0x[0-9a-f]+(?: \+ )?)+) bytes, /)![1]!.split(' + ').map((h) => Number.parseInt(h, 16));
+  assert.deepEqual(listed, passes);
 });
