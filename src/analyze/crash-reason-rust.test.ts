@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { openFileSource } from '../node/file-source.js';
 import { corpusPath, needsCorpus } from '../testing/corpus.js';
@@ -8,6 +8,7 @@ import { readSnapshot } from '../formats/detect.js';
 import { FormatError } from '../io/errors.js';
 import type { ExceptionRecordInput } from './crash-reason.js';
 import { rustMinidumpCrashReason } from './crash-reason-rust.js';
+import { analyze } from './process.js';
 
 function record(code: number, flags = 0, parameters: readonly bigint[] = []): ExceptionRecordInput {
   return { code, flags, address: 0x1000n, parameters };
@@ -16,6 +17,42 @@ function record(code: number, flags = 0, parameters: readonly bigint[] = []): Ex
 const windows = (code: number, parameters: readonly bigint[] = []): string => rustMinidumpCrashReason('windows', 'amd64', record(code, 0, parameters));
 const linux = (signal: number, siCode: number): string => rustMinidumpCrashReason('linux', 'amd64', record(signal, siCode));
 const mac = (cpu: string, type: number, code: number, parameters: readonly bigint[] = []): string => rustMinidumpCrashReason('mac', cpu, record(type, code, parameters));
+
+/** `crash_info.type` of one of rust-minidump's insta snapshots (the JSON follows the second `---` line). */
+function snapshotType(name: string): string | null {
+  const text = readFileSync(corpusPath('external', 'expected', 'rust-minidump-snapshots', `test_minidump_stackwalk__${name}.snap`), 'utf8');
+  const lines = text.split('\n');
+  const second = lines.indexOf('---', lines.indexOf('---') + 1);
+  return (JSON.parse(lines.slice(second + 1).join('\n')) as { crash_info: { type: string | null } }).crash_info.type;
+}
+
+describe("rustMinidumpCrashReason against rust-minidump's own snapshots", () => {
+  const cases: readonly [snapshot: string, dump: string][] = [
+    ['json-pretty', 'test.dmp'],
+    ['json-pretty-symbols', 'test.dmp'],
+    ['linux_json_pretty', 'linux-mini.dmp'],
+    ['macos_inlines_json_pretty', 'pipeline-inlines-macos-segv.dmp'],
+  ];
+  for (const [snapshot, dump] of cases) {
+    test(`${snapshot} (${dump}), through the analysis`, needsCorpus, async () => {
+      const expected = snapshotType(snapshot);
+      assert.ok(expected, 'the snapshot names a crash');
+      const file = await openFileSource(corpusPath('rust-minidump', dump));
+      try {
+        const analysis = await analyze(file.source, { crashedThreadOnly: true });
+        assert.equal(analysis.crash?.rustMinidumpReason, expected);
+      } finally {
+        await file.close();
+      }
+    });
+  }
+
+  test('the snapshots say what we derived from the source (so the four above test four cases, not one)', needsCorpus, () => {
+    assert.equal(snapshotType('json-pretty'), 'EXCEPTION_ACCESS_VIOLATION_WRITE');
+    assert.equal(snapshotType('linux_json_pretty'), 'SIGSEGV');
+    assert.equal(snapshotType('macos_inlines_json_pretty'), 'EXC_BAD_ACCESS / KERN_INVALID_ADDRESS');
+  });
+});
 
 /**
  * Every corpus dump stackhog reads, with what rust-minidump prints for it, derived by hand from
