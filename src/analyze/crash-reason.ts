@@ -86,8 +86,9 @@ const ACCESS_KINDS: ReadonlyMap<bigint, 'READ' | 'WRITE' | 'EXEC'> = new Map([
 /**
  * __fastfail codes (winnt.h FAST_FAIL_*) in ExceptionInformation[0] of STATUS_STACK_BUFFER_OVERRUN.
  * 0 (FAST_FAIL_LEGACY_GS_VIOLATION) is deliberately absent: Breakpad prints EXCEPTION_STACK_BUFFER_OVERRUN.
+ * crash-reason-rust.ts reuses it (rust-minidump's names coincide).
  */
-const FAST_FAIL_CODES: ReadonlyMap<number, string> = new Map<number, string>([
+export const FAST_FAIL_CODES: ReadonlyMap<number, string> = new Map<number, string>([
   [1, 'FAST_FAIL_VTGUARD_CHECK_FAILURE'],
   [2, 'FAST_FAIL_STACK_COOKIE_CHECK_FAILURE'],
   [3, 'FAST_FAIL_CORRUPT_LIST_ENTRY'],
@@ -196,7 +197,8 @@ function windowsReason(code: number, params: readonly bigint[]): { reason: strin
 // ---------------------------------------------------------------------------------------------
 // Linux and Android (signal number, si_code)
 
-const LINUX_SIGNALS: ReadonlyMap<number, string> = new Map<number, string>([
+/** Linux signal numbers (bits/signum.h); crash-reason-rust.ts reuses it (rust-minidump's ExceptionCodeLinux coincides). */
+export const LINUX_SIGNALS: ReadonlyMap<number, string> = new Map<number, string>([
   [1, 'SIGHUP'],
   [2, 'SIGINT'],
   [3, 'SIGQUIT'],

@@ -10,6 +10,7 @@ import { arm64Unwinder } from '../unwind/arm64.js';
 import { defaultWalkOptions, walkThread, WalkState, type CodeReader, type CpuUnwinder, type WalkOptions } from '../unwind/walker.js';
 import { x86Unwinder } from '../unwind/x86.js';
 import { crashReason, explainCrash } from './crash-reason.js';
+import { rustMinidumpCrashReason } from './crash-reason-rust.js';
 import { symbolizeFromExports } from './export-symbols.js';
 import { reconstructAfterWalk } from './reconstruct-thread.js';
 import type { StartTriple } from '../unwind/reconstruct/index.js';
@@ -77,6 +78,7 @@ export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions =
     const r = crashReason(snapshot.system.osShort, snapshot.system.cpu, exception);
     crash = {
       reason: r.reason,
+      rustMinidumpReason: rustMinidumpCrashReason(snapshot.system.osShort, snapshot.system.cpu, exception),
       address: r.address,
       code: exception.code,
       flags: exception.flags,

@@ -35,6 +35,11 @@ export interface AnalyzeOptions {
 export interface CrashInfo {
   /** Breakpad's crash reason text, e.g. EXCEPTION_ACCESS_VIOLATION_WRITE. */
   readonly reason: string;
+  /**
+   * The crash reason as rust-minidump prints it (`crash_info.type` of `minidump-stackwalk --json`),
+   * e.g. "SIGSEGV / SEGV_MAPERR" where Breakpad says "SIGSEGV /SEGV_MAPERR"; set whenever `reason` is.
+   */
+  readonly rustMinidumpReason?: string;
   readonly address: bigint;
   readonly code: number;
   readonly flags: number;
