@@ -456,3 +456,12 @@ export function rustMinidumpCrashReason(osShort: string, cpu: string, exception:
   }
   return reason ?? unknown(code, flags);
 }
+
+/**
+ * rust-minidump's from_windows_error, used for a thread's TEB LastErrorValue: a winerror.h name,
+ * else an NTSTATUS name, else a facility error, else `unknown 0x%08x`.
+ */
+export function rustMinidumpWindowsError(code: number): string {
+  const value = code >>> 0;
+  return RUST_WIN_ERROR_NAMES.get(value) ?? ntStatusName(value) ?? facilityErrorText(value) ?? `unknown ${hex32(value)}`;
+}

@@ -1,6 +1,6 @@
 import type { ByteSource } from '../io/byte-source.js';
 import { readSnapshot } from '../formats/detect.js';
-import { specialRegisters, type Cpu, type CpuContext } from '../model/cpu.js';
+import { pointerWidth, specialRegisters, type Cpu, type CpuContext } from '../model/cpu.js';
 import { MemoryBlock } from '../model/memory.js';
 import { ModuleIndex } from '../model/module-index.js';
 import type { Module, Snapshot, Thread } from '../model/snapshot.js';
@@ -151,6 +151,7 @@ export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions =
     findings: allFindings,
     modulesWithSymbols: provider.found,
     modulesSymbolsSought: provider.sought,
+    lastErrors: await lastErrorValues(snapshot),
     mainModule: snapshot.modules[0],
     warnings,
     notes: [...env.notes, ...images.warnings],
@@ -173,6 +174,20 @@ async function withImageDebugIds(snapshot: Snapshot, images: ModuleImages): Prom
     }),
   );
   return { ...snapshot, modules };
+}
+
+/** TEB.LastErrorValue, 13 pointers into the TEB on x86 and x64 (NT_TIB's 7, then 6 more), when captured. */
+async function lastErrorValues(snapshot: Snapshot): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  // rust-minidump reads it on every minidump, whatever the OS (Crashpad's Linux and macOS TEB is TLS).
+  if (snapshot.format !== 'minidump' || snapshot.system.cpu === 'unknown') return out;
+  const offset = BigInt(pointerWidth(snapshot.system.cpu) * 13);
+  for (const thread of snapshot.threads) {
+    if (thread.teb === 0n) continue;
+    const bytes = await snapshot.memory.read(thread.teb + offset, 4);
+    if (bytes) out.set(thread.id, new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true));
+  }
+  return out;
 }
 
 /** Default cap on the stack bytes loaded per thread: far above any real stack (1 MiB on Windows, 8 MiB on Linux). */

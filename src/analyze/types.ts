@@ -153,6 +153,8 @@ export interface Analysis {
   readonly modulesWithSymbols: ReadonlySet<Module>;
   /** Modules whose symbols the walk looked up in a symbol source (found or not); empty when none was given. */
   readonly modulesSymbolsSought: ReadonlySet<Module>;
+  /** Each thread's LastErrorValue from its TEB, when the dump holds that word (by thread id). */
+  readonly lastErrors: ReadonlyMap<number, number>;
   /** The main executable: Breakpad takes the first module of the list. */
   readonly mainModule: Module | undefined;
   readonly warnings: readonly string[];

@@ -163,3 +163,17 @@ test('mac_crash_info: version-5 records with their numbers and strings; empty st
     })),
   });
 });
+
+test('last_error_value: the TEB\'s LastErrorValue (13 pointers in) in rust-minidump\'s words', needsCorpus, async () => {
+  const doc = await json(corpusPath('breakpad', 'tiny-exe-fastfail.dmp'));
+  assert.deepEqual(
+    doc.threads.map((t) => (t as unknown as { last_error_value: string | null }).last_error_value),
+    ['ERROR_ALREADY_EXISTS', 'ERROR_SUCCESS', 'ERROR_SUCCESS', 'ERROR_SUCCESS'],
+  );
+  const teb = 0x7ffde000n;
+  const word = new Uint8Array(4);
+  new DataView(word.buffer).setUint32(0, 0xc0000022, true);
+  const dump = new SynthMinidump().systemInfo({ cpu: 'x86', platform: 'windows' }).thread({ id: 5, teb }).memory(teb + 0x34n, word);
+  const synth = JSON.parse(JSON.stringify(toJson(await analyze(dump.source())))) as { threads: { last_error_value: string }[] };
+  assert.equal(synth.threads[0]!.last_error_value, 'STATUS_ACCESS_DENIED');
+});

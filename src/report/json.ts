@@ -5,6 +5,7 @@ import type { HeaderField } from '../model/kernel.js';
 import type { MacCrashInfoRecord, Module, Thread } from '../model/snapshot.js';
 import type { FrameTrust, StackFrame } from '../unwind/frame.js';
 import { moduleName } from '../symbolize/module-name.js';
+import { rustMinidumpWindowsError } from '../analyze/crash-reason-rust.js';
 import { hexPtr } from './format.js';
 import { baseName } from '../symbolize/symbol-store.js';
 
@@ -59,7 +60,7 @@ export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed
   const crashedReport = analysis.crashingThreadIndex === undefined ? undefined : analysis.threads[analysis.crashingThreadIndex];
   const crashedIndex = crashedReport === undefined ? undefined : entries.findIndex((e) => e.report === crashedReport);
   const threadCpu = (t: ThreadReport): Cpu => t.context?.cpu ?? cpu;
-  const threads = entries.map((e) => (e.report ? threadJson(e.report, threadCpu(e.report), analysis) : unwalkedThreadJson(e.thread)));
+  const threads = entries.map((e) => (e.report ? threadJson(e.report, threadCpu(e.report), analysis) : unwalkedThreadJson(e.thread, analysis)));
   const crashedJson =
     crashedReport === undefined || crashedIndex === undefined || crashedReport.frames.length === 0
       ? null
@@ -70,7 +71,9 @@ export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed
     pid: snapshot.process.processId ?? null,
     process_uptime: processUptime(snapshot),
     crash_info: {
-      type: analysis.crash?.reason ?? null,
+      // rust-minidump's wording (Breakpad's is crash_info.breakpad_type; they differ on Linux and macOS).
+      type: analysis.crash ? (analysis.crash.rustMinidumpReason ?? analysis.crash.reason) : null,
+      breakpad_type: analysis.crash?.reason ?? null,
       address: analysis.crash ? hexPtr(analysis.crash.address, cpu) : null,
       crashing_thread: crashedIndex ?? null,
       crashing_thread_id: crashedReport?.thread.id ?? null,
@@ -135,11 +138,11 @@ function crashingThreadJson(thread: Record<string, unknown>, index: number, t: T
 }
 
 /** The thread that wrote the dump: listed, never walked (its state is the dump writer's own). */
-function unwalkedThreadJson(thread: Thread): Record<string, unknown> {
+function unwalkedThreadJson(thread: Thread, analysis: Analysis): Record<string, unknown> {
   return {
     thread_id: thread.id,
     thread_name: thread.name ?? null,
-    last_error_value: null,
+    last_error_value: lastErrorJson(thread, analysis),
     frame_count: 0,
     frames_truncated: false,
     frames: [],
@@ -164,6 +167,12 @@ function macCrashInfo(records: readonly MacCrashInfoRecord[] | undefined, cpu: C
       message2: r.message2 ?? null,
     })),
   };
+}
+
+/** The TEB's LastErrorValue in rust-minidump's words (ERROR_SUCCESS, an NTSTATUS name, ...); null when not captured. */
+function lastErrorJson(thread: Thread, analysis: Analysis): string | null {
+  const value = analysis.lastErrors.get(thread.id);
+  return value === undefined ? null : rustMinidumpWindowsError(value);
 }
 
 /** Seconds from the process's creation (MISC_INFO) to the dump's time stamp; null when unknown. */
@@ -364,7 +373,7 @@ function threadJson(t: ThreadReport, cpu: Cpu, analysis: Analysis): Record<strin
   return {
     thread_id: t.thread.id,
     thread_name: t.thread.name ?? null,
-    last_error_value: null,
+    last_error_value: lastErrorJson(t.thread, analysis),
     frame_count: t.frames.length,
     frames_truncated: t.truncated,
     frames: t.frames.map((f, i) => ({ ...frameJson(f, i, sizes[i], cpu, analysis), ...memoryJson(t.frameMemory[i], f) })),
