@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { FINDING_KINDS } from './analyze/findings.js';
 import { needsCorpus, repoPath } from './testing/corpus.js';
 
 // Every example output in README.md must be what the command above it prints today: a block's
@@ -93,3 +94,12 @@ for (const e of found) {
     assert.equal(problem, undefined, `${e.command}: ${problem}`);
   });
 }
+
+test('README\'s findings tables list every kind of finding the analyses emit', () => {
+  const rows = readFileSync(repoPath('README.md'), 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))
+    .map((l) => l.split('|')[1]!);
+  const missing = FINDING_KINDS.filter((kind) => !rows.some((cell) => cell.includes(`\`${kind}\``)));
+  assert.deepEqual(missing, []);
+});
