@@ -61,35 +61,46 @@ export async function measureStack(snapshot: Snapshot, thread: ThreadAnalysis): 
   let limit: bigint | undefined;
   let reserveBase: bigint | undefined;
   let boundsSource: StackUsage['boundsSource'];
+  let limitSource: StackUsage['limitSource'];
+  let reserveSource: StackUsage['reserveSource'];
   if (teb !== 0n) {
     const tibBase = readPointer(await snapshot.memory.read(teb + BigInt(layout.base), width), width);
     const tibLimit = readPointer(await snapshot.memory.read(teb + BigInt(layout.limit), width), width);
     if (tibBase !== undefined && tibLimit !== undefined && tibLimit < tibBase && (sp === undefined || (sp >= tibLimit - PAGE * 16n && sp <= tibBase))) {
       base = tibBase;
       limit = tibLimit;
-      boundsSource = 'teb';
+      boundsSource = limitSource = 'teb';
       const dealloc = readPointer(await snapshot.memory.read(teb + BigInt(layout.deallocation), width), width);
-      if (dealloc !== undefined && dealloc !== 0n && dealloc < tibLimit) reserveBase = dealloc;
+      if (dealloc !== undefined && dealloc !== 0n && dealloc < tibLimit) {
+        reserveBase = dealloc;
+        reserveSource = 'teb';
+      }
     }
   }
   const bounds = thread.thread.stackBounds;
   if (base === undefined && bounds && (sp === undefined || (sp >= bounds.limit - PAGE * 16n && sp <= bounds.base))) {
     base = bounds.base;
     limit = bounds.limit;
-    boundsSource = bounds.source;
+    boundsSource = limitSource = bounds.source;
   }
   if (base === undefined && thread.stackMemory) {
     base = thread.stackMemory.base + BigInt(thread.stackMemory.size);
     limit = thread.stackMemory.base;
-    boundsSource = 'captured-memory';
+    boundsSource = limitSource = 'captured-memory';
   }
   // A stack overflow's fault address is the guard page: the limit is at least that low.
   const exception = snapshot.exception;
   if (thread.crashed && exception?.code === 0xc00000fd && exception.parameters[1] !== undefined && limit !== undefined) {
     const fault = exception.parameters[1];
-    if (fault < limit && base !== undefined && fault > base - 0x10000000n) limit = fault & ~(PAGE - 1n);
+    if (fault < limit && base !== undefined && fault > base - 0x10000000n) {
+      limit = fault & ~(PAGE - 1n);
+      limitSource = 'guard-page';
+    }
   }
-  if (reserveBase === undefined && base !== undefined) reserveBase = reserveFromMemoryInfo(snapshot, base);
+  if (reserveBase === undefined && base !== undefined) {
+    reserveBase = reserveFromMemoryInfo(snapshot, base);
+    if (reserveBase !== undefined) reserveSource = 'memory-info';
+  }
 
   const usedBytes = base !== undefined && sp !== undefined && sp <= base ? Number(base - sp) : undefined;
   const reserveBytes = base !== undefined && reserveBase !== undefined ? Number(base - reserveBase) : undefined;
@@ -110,6 +121,8 @@ export async function measureStack(snapshot: Snapshot, thread: ThreadAnalysis): 
     limit,
     reserveBase,
     boundsSource,
+    limitSource,
+    reserveSource,
     stackPointer: sp,
     usedBytes,
     reserveBytes,
