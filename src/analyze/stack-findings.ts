@@ -1,5 +1,6 @@
 import type { Finding } from './findings.js';
 import type { Recursion, RepeatedBlock } from './recursion.js';
+import { usedShareBasis } from './stack-usage.js';
 import type { CrashInfo, StackUsage, ThreadAnalysis, UsageTotal } from './types.js';
 
 const STATUS_STACK_OVERFLOW = 0xc00000fd;
@@ -110,10 +111,11 @@ export function stackFindings(t: ThreadAnalysis, usage: StackUsage, recursion: r
           `(${usage.reserveSource === 'teb' ? 'TEB DeallocationStack' : 'the allocation base in the memory info'}): ${percent(reserveUsed!)} of the ${kib(usage.reserveBytes!)} reserve is in use`,
       );
     }
+    const basis = usedShareBasis(usage);
     if (usage.usedBytes !== undefined) {
       evidence.push(
         `${kib(usage.usedBytes)} (${hex(usage.usedBytes)}) of stack in use` +
-          (usage.usedPercent !== undefined ? `, ${usage.usedPercent.toFixed(1)}% of the ${usage.percentOf === 'reserve' ? 'reserved' : 'committed'} stack` : ''),
+          (basis !== undefined ? `, ${usage.usedPercent!.toFixed(1)}% of ${basis}` : ''),
       );
     }
     const modules = top(usage.byModule, 3);

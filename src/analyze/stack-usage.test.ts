@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import { analyzeCorpusDump } from '../testing/breakpad-parity.js';
 import { needsCorpus } from '../testing/corpus.js';
 import type { Finding } from './findings.js';
+import { renderText } from '../report/text.js';
 import { stackFindings } from './stack-findings.js';
+import { usedShareBasis } from './stack-usage.js';
 import type { CrashInfo, StackUsage, ThreadAnalysis } from './types.js';
 
 test('stack_exhaustion.dmp: a stack overflow explained by crashme.exe recursing in 0x10e8-byte frames', needsCorpus, async () => {
@@ -118,4 +120,30 @@ test('stack overflow: EXCEPTION_STACK_OVERFLOW, most of the reserve in use, or a
   const kernel = userStack({ base: 0xb8ae9000n, limit: 0xb8ae6000n, reserveBase: undefined, reserveBytes: undefined, reserveSource: undefined, boundsSource: 'kthread', limitSource: 'kthread', stackPointer: 0xb8ae6200n, usedBytes: 0x2e00 });
   const [byKernelLimit] = overflows(kernel);
   assert.match(byKernelLimit!.evidence[0]!, /within a page of the stack limit 0xb8ae6000/);
+});
+
+test('linux_stacksmash.dmp: bounds from the captured memory only give no share of "the committed stack"', needsCorpus, async () => {
+  const analysis = await analyzeCorpusDump('breakpad--linux_stacksmash');
+  const usage = analysis.threads[analysis.crashingThreadIndex!]!.usage;
+  assert.equal(usage.limitSource, 'captured-memory');
+  assert.equal(usage.usedBytes, 0x1f60);
+  assert.equal(usage.usedPercent, undefined);
+  assert.equal(usage.percentOf, undefined);
+  const text = renderText(analysis);
+  assert.doesNotMatch(text, /% of the committed stack/);
+  assert.match(text, /used 0x1f60 \(8032 bytes; no share: the dump gives no stack limit or reserve\)/);
+});
+
+test('the used share names what it is measured against: reserve (TEB, memory info), StackLimit, KTHREAD, guard page', needsCorpus, async () => {
+  const fastfail = renderText(await analyzeCorpusDump('breakpad--tiny-exe-fastfail'));
+  assert.match(fastfail, /used 0x4e8 \(1256 bytes, 0\.1% of the reserved stack: 0x100000 bytes from TEB DeallocationStack\)/);
+  const exhaustion = await analyzeCorpusDump('breakpad--stack_exhaustion');
+  assert.equal(exhaustion.threads[exhaustion.crashingThreadIndex!]!.usage.limitSource, 'guard-page');
+  assert.match(exhaustion.findings[0]!.evidence.join('\n'), /of stack in use, 99\.6% of the stack down to the guard page the overflow hit: 0xfe000 bytes/);
+
+  assert.equal(usedShareBasis(userStack({ reserveSource: 'memory-info' })), 'the reserved stack: 0x100000 bytes from the allocation base in the memory info');
+  const committed = { reserveBase: undefined, reserveBytes: undefined, reserveSource: undefined, percentOf: 'committed' } as const;
+  assert.equal(usedShareBasis(userStack(committed)), 'the committed stack: 0x2000 bytes down to TEB StackLimit (the reserve is unknown)');
+  assert.equal(usedShareBasis(userStack({ ...committed, boundsSource: 'kthread', limitSource: 'kthread' })), 'the kernel stack: 0x2000 bytes from KTHREAD StackBase to StackLimit');
+  assert.equal(usedShareBasis(userStack({ ...committed, boundsSource: 'captured-memory', limitSource: 'captured-memory' })), undefined);
 });

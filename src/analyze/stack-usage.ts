@@ -104,7 +104,8 @@ export async function measureStack(snapshot: Snapshot, thread: ThreadAnalysis): 
 
   const usedBytes = base !== undefined && sp !== undefined && sp <= base ? Number(base - sp) : undefined;
   const reserveBytes = base !== undefined && reserveBase !== undefined ? Number(base - reserveBase) : undefined;
-  const committed = base !== undefined && limit !== undefined ? Number(base - limit) : undefined;
+  // The captured memory is only what the writer saved near the stack pointer: a share of it says nothing.
+  const committed = base !== undefined && limit !== undefined && limitSource !== 'captured-memory' ? Number(base - limit) : undefined;
   const denominator = reserveBytes ?? committed;
   const usedPercent = usedBytes !== undefined && denominator ? (usedBytes / denominator) * 100 : undefined;
 
@@ -133,6 +134,29 @@ export async function measureStack(snapshot: Snapshot, thread: ThreadAnalysis): 
     byFunction: totals(frameUsage, (f) => f.function, whole),
     frames: frameUsage,
   };
+}
+
+/**
+ * What `usedPercent` is a share of, in words for the reports (`the reserved stack: 0x100000 bytes
+ * from TEB DeallocationStack`); undefined when there is no share (only captured memory is known).
+ */
+export function usedShareBasis(usage: StackUsage): string | undefined {
+  if (usage.usedPercent === undefined || usage.base === undefined) return undefined;
+  if (usage.percentOf === 'reserve' && usage.reserveBytes !== undefined) {
+    return `the reserved stack: 0x${usage.reserveBytes.toString(16)} bytes from ${usage.reserveSource === 'teb' ? 'TEB DeallocationStack' : 'the allocation base in the memory info'}`;
+  }
+  if (usage.limit === undefined) return undefined;
+  const size = `0x${(usage.base - usage.limit).toString(16)} bytes`;
+  switch (usage.limitSource) {
+    case 'teb':
+      return `the committed stack: ${size} down to TEB StackLimit (the reserve is unknown)`;
+    case 'kthread':
+      return `the kernel stack: ${size} from KTHREAD StackBase to StackLimit`;
+    case 'guard-page':
+      return `the stack down to the guard page the overflow hit: ${size}`;
+    default:
+      return undefined;
+  }
 }
 
 /** MemoryInfoList: the allocation base of the region holding the stack's top is the reservation's start. */
