@@ -1,6 +1,6 @@
 import type { Analysis, ThreadAnalysis, ThreadReport } from '../analyze/types.js';
 import { usedShareBasis } from '../analyze/stack-usage.js';
-import { describeMemory } from '../analyze/violations.js';
+import { describeMemory } from '../analyze/memory-map.js';
 import { registerOrder, pointerWidth, type Cpu } from '../model/cpu.js';
 import type { StackFrame } from '../unwind/frame.js';
 import { moduleName } from '../symbolize/module-name.js';
