@@ -147,3 +147,20 @@ export class MemoryMap {
     return undefined;
   }
 }
+
+function hex(v: bigint): string {
+  return `0x${v.toString(16)}`;
+}
+
+/** The memory facts in words, saying "unknown" where the dump does not tell. */
+export function describeMemory(f: MemoryFacts): string {
+  const what = f.label ?? (f.type === 'private' ? 'private memory' : f.type === 'mapped' ? 'a mapped file' : f.module ? f.module.codeFile : 'memory outside every module');
+  const region = f.region ? ` (region ${hex(f.region.base)}–${hex(f.region.base + f.region.size)})` : '';
+  const protection =
+    f.mapped === false
+      ? 'nothing is mapped there'
+      : f.executable === undefined
+        ? 'its protection is unknown: the dump has no memory information'
+        : `protection ${f.protection ?? '?'}${f.protection?.includes('executable') ? '' : f.executable ? ' (executable)' : ' (not executable)'}`;
+  return `${what}${region}, ${protection}`;
+}

@@ -83,6 +83,14 @@ test('overflow.dmp with --modules: 1805 recursive frames of 0x240 bytes, then ma
   ]);
 });
 
+test('overflow.dmp: still a stack overflow, on the exception\'s word (EXCEPTION_STACK_OVERFLOW)', async () => {
+  const analysis = await analyze('overflow.dmp');
+  const [overflow] = analysis.findings;
+  assert.equal(overflow!.kind, 'stack_overflow');
+  assert.match(overflow!.summary, /overflow\.exe holds 100\.0% of the used stack \(recursion of overflow\.exe!recurse\)/);
+  assert.match(overflow!.evidence[0]!, /EXCEPTION_STACK_OVERFLOW \(0xC00000FD\)/);
+});
+
 test('jit.dmp with --modules: the stub in VirtualAlloc memory is found by .pdata of its callee, main by scanning past it', async () => {
   const frames = walk(await analyze('jit.dmp'));
   assert.deepEqual(frames.slice(0, 6).map((f) => [f.trust, f.ip, f.sp, f.size]), [

@@ -61,7 +61,7 @@ export const analyzeMinidump: (source: ByteSource, options?: AnalyzeOptions) => 
 
 /** Walks every thread of a snapshot (Breakpad skips the thread that wrote the dump) and names the crash. */
 export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions = {}): Promise<Analysis> {
-  const images = new ModuleImages(input.memory, options.images ?? []);
+  const images = new ModuleImages(input.memory, options.images ?? [], input.system.osShort);
   const snapshot = await withImageDebugIds(input, images);
   const warnings = [...snapshot.warnings];
   const provider = new TrackingProvider(options.symbols ?? noSymbols);

@@ -1,8 +1,11 @@
 import type { Finding } from './findings.js';
 import type { Recursion, RepeatedBlock } from './recursion.js';
+import { usedShareBasis } from './stack-usage.js';
 import type { CrashInfo, StackUsage, ThreadAnalysis, UsageTotal } from './types.js';
 
 const STATUS_STACK_OVERFLOW = 0xc00000fd;
+/** A user stack this full is out of room (Windows keeps guard pages and the thread's stack guarantee below it). */
+const MOST_OF_RESERVE = 0.9;
 const PAGE = 0x1000n;
 
 function kib(bytes: number): string {
@@ -70,9 +73,12 @@ export function stackFindings(t: ThreadAnalysis, usage: StackUsage, recursion: r
   const findings: Finding[] = [];
   const threadId = t.thread.id;
   const overflowException = t.crashed && crash?.code === STATUS_STACK_OVERFLOW;
-  const nearLimit =
-    (usage.boundsSource === 'teb' || usage.boundsSource === 'kthread') && usage.limit !== undefined && usage.stackPointer !== undefined && usage.stackPointer < usage.limit + PAGE;
-  const overflow = overflowException || nearLimit;
+  // A kernel stack is resident from StackBase down to StackLimit: its limit is the stack's end.
+  const nearLimit = usage.limitSource === 'kthread' && usage.limit !== undefined && usage.stackPointer !== undefined && usage.stackPointer < usage.limit + PAGE;
+  // A user stack grows down its reservation, committing as it goes: only the reserve's end is the end.
+  const reserveUsed = usage.reserveBytes !== undefined && usage.usedBytes !== undefined && usage.reserveBytes > 0 ? usage.usedBytes / usage.reserveBytes : undefined;
+  const nearReserveEnd = reserveUsed !== undefined && reserveUsed >= MOST_OF_RESERVE;
+  const overflow = overflowException || nearLimit || nearReserveEnd;
 
   for (const r of recursion) {
     const bytes = recursionBytes(r, usage);
@@ -101,10 +107,18 @@ export function stackFindings(t: ThreadAnalysis, usage: StackUsage, recursion: r
     const evidence: string[] = [];
     if (overflowException) evidence.push('the exception is EXCEPTION_STACK_OVERFLOW (0xC00000FD): the thread touched the guard page below its stack');
     if (nearLimit) evidence.push(`the stack pointer ${hex(usage.stackPointer!)} is within a page of the stack limit ${hex(usage.limit!)}`);
+    if (nearReserveEnd) {
+      const left = Number(usage.stackPointer! - usage.reserveBase!);
+      evidence.push(
+        `the stack pointer ${hex(usage.stackPointer!)} is ${kib(left)} above the end of the reserved stack ${hex(usage.reserveBase!)} ` +
+          `(${usage.reserveSource === 'teb' ? 'TEB DeallocationStack' : 'the allocation base in the memory info'}): ${percent(reserveUsed!)} of the ${kib(usage.reserveBytes!)} reserve is in use`,
+      );
+    }
+    const basis = usedShareBasis(usage);
     if (usage.usedBytes !== undefined) {
       evidence.push(
         `${kib(usage.usedBytes)} (${hex(usage.usedBytes)}) of stack in use` +
-          (usage.usedPercent !== undefined ? `, ${usage.usedPercent.toFixed(1)}% of the ${usage.percentOf === 'reserve' ? 'reserved' : 'committed'} stack` : ''),
+          (basis !== undefined ? `, ${usage.usedPercent!.toFixed(1)}% of ${basis}` : ''),
       );
     }
     const modules = top(usage.byModule, 3);

@@ -61,39 +61,51 @@ export async function measureStack(snapshot: Snapshot, thread: ThreadAnalysis): 
   let limit: bigint | undefined;
   let reserveBase: bigint | undefined;
   let boundsSource: StackUsage['boundsSource'];
+  let limitSource: StackUsage['limitSource'];
+  let reserveSource: StackUsage['reserveSource'];
   if (teb !== 0n) {
     const tibBase = readPointer(await snapshot.memory.read(teb + BigInt(layout.base), width), width);
     const tibLimit = readPointer(await snapshot.memory.read(teb + BigInt(layout.limit), width), width);
     if (tibBase !== undefined && tibLimit !== undefined && tibLimit < tibBase && (sp === undefined || (sp >= tibLimit - PAGE * 16n && sp <= tibBase))) {
       base = tibBase;
       limit = tibLimit;
-      boundsSource = 'teb';
+      boundsSource = limitSource = 'teb';
       const dealloc = readPointer(await snapshot.memory.read(teb + BigInt(layout.deallocation), width), width);
-      if (dealloc !== undefined && dealloc !== 0n && dealloc < tibLimit) reserveBase = dealloc;
+      if (dealloc !== undefined && dealloc !== 0n && dealloc < tibLimit) {
+        reserveBase = dealloc;
+        reserveSource = 'teb';
+      }
     }
   }
   const bounds = thread.thread.stackBounds;
   if (base === undefined && bounds && (sp === undefined || (sp >= bounds.limit - PAGE * 16n && sp <= bounds.base))) {
     base = bounds.base;
     limit = bounds.limit;
-    boundsSource = bounds.source;
+    boundsSource = limitSource = bounds.source;
   }
   if (base === undefined && thread.stackMemory) {
     base = thread.stackMemory.base + BigInt(thread.stackMemory.size);
     limit = thread.stackMemory.base;
-    boundsSource = 'captured-memory';
+    boundsSource = limitSource = 'captured-memory';
   }
   // A stack overflow's fault address is the guard page: the limit is at least that low.
   const exception = snapshot.exception;
   if (thread.crashed && exception?.code === 0xc00000fd && exception.parameters[1] !== undefined && limit !== undefined) {
     const fault = exception.parameters[1];
-    if (fault < limit && base !== undefined && fault > base - 0x10000000n) limit = fault & ~(PAGE - 1n);
+    if (fault < limit && base !== undefined && fault > base - 0x10000000n) {
+      limit = fault & ~(PAGE - 1n);
+      limitSource = 'guard-page';
+    }
   }
-  if (reserveBase === undefined && base !== undefined) reserveBase = reserveFromMemoryInfo(snapshot, base);
+  if (reserveBase === undefined && base !== undefined) {
+    reserveBase = reserveFromMemoryInfo(snapshot, base);
+    if (reserveBase !== undefined) reserveSource = 'memory-info';
+  }
 
   const usedBytes = base !== undefined && sp !== undefined && sp <= base ? Number(base - sp) : undefined;
   const reserveBytes = base !== undefined && reserveBase !== undefined ? Number(base - reserveBase) : undefined;
-  const committed = base !== undefined && limit !== undefined ? Number(base - limit) : undefined;
+  // The captured memory is only what the writer saved near the stack pointer: a share of it says nothing.
+  const committed = base !== undefined && limit !== undefined && limitSource !== 'captured-memory' ? Number(base - limit) : undefined;
   const denominator = reserveBytes ?? committed;
   const usedPercent = usedBytes !== undefined && denominator ? (usedBytes / denominator) * 100 : undefined;
 
@@ -110,6 +122,8 @@ export async function measureStack(snapshot: Snapshot, thread: ThreadAnalysis): 
     limit,
     reserveBase,
     boundsSource,
+    limitSource,
+    reserveSource,
     stackPointer: sp,
     usedBytes,
     reserveBytes,
@@ -120,6 +134,29 @@ export async function measureStack(snapshot: Snapshot, thread: ThreadAnalysis): 
     byFunction: totals(frameUsage, (f) => f.function, whole),
     frames: frameUsage,
   };
+}
+
+/**
+ * What `usedPercent` is a share of, in words for the reports (`the reserved stack: 0x100000 bytes
+ * from TEB DeallocationStack`); undefined when there is no share (only captured memory is known).
+ */
+export function usedShareBasis(usage: StackUsage): string | undefined {
+  if (usage.usedPercent === undefined || usage.base === undefined) return undefined;
+  if (usage.percentOf === 'reserve' && usage.reserveBytes !== undefined) {
+    return `the reserved stack: 0x${usage.reserveBytes.toString(16)} bytes from ${usage.reserveSource === 'teb' ? 'TEB DeallocationStack' : 'the allocation base in the memory info'}`;
+  }
+  if (usage.limit === undefined) return undefined;
+  const size = `0x${(usage.base - usage.limit).toString(16)} bytes`;
+  switch (usage.limitSource) {
+    case 'teb':
+      return `the committed stack: ${size} down to TEB StackLimit (the reserve is unknown)`;
+    case 'kthread':
+      return `the kernel stack: ${size} from KTHREAD StackBase to StackLimit`;
+    case 'guard-page':
+      return `the stack down to the guard page the overflow hit: ${size}`;
+    default:
+      return undefined;
+  }
 }
 
 /** MemoryInfoList: the allocation base of the region holding the stack's top is the reservation's start. */

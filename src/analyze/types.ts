@@ -82,13 +82,23 @@ export interface StackUsage {
   readonly reserveBase: bigint | undefined;
   /** `teb`: from the thread's NT_TIB in the dump; `captured-memory`: from the stack memory the dump holds. */
   readonly boundsSource: 'teb' | 'kthread' | 'captured-memory' | undefined;
+  /**
+   * Where `limit` comes from: NT_TIB StackLimit, KTHREAD StackLimit, the guard page an
+   * EXCEPTION_STACK_OVERFLOW faulted on, or only the lowest captured address (not the stack's end).
+   */
+  readonly limitSource: 'teb' | 'kthread' | 'guard-page' | 'captured-memory' | undefined;
+  /** Where `reserveBase` comes from: TEB DeallocationStack, or the allocation base in MemoryInfoList. */
+  readonly reserveSource: 'teb' | 'memory-info' | undefined;
   /** The innermost frame's stack pointer. */
   readonly stackPointer: bigint | undefined;
   /** base − stack pointer. */
   readonly usedBytes: number | undefined;
   /** base − reserve base, when known. */
   readonly reserveBytes: number | undefined;
-  /** Used bytes as a percentage of the reserve, or of base − limit when the reserve is unknown. */
+  /**
+   * Used bytes as a percentage of the reserve, or of base − limit when the reserve is unknown and
+   * the limit is a real one (never of the captured memory alone: undefined then).
+   */
   readonly usedPercent: number | undefined;
   readonly percentOf: 'reserve' | 'committed' | undefined;
   /** Bytes the walked frames account for (the sum of known frame sizes). */

@@ -3,7 +3,8 @@ import type { ModuleIndex } from '../model/module-index.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { StackFrame } from '../unwind/frame.js';
 import type { Finding } from './findings.js';
-import type { MemoryMap } from './memory-map.js';
+import { describeMemory, type MemoryMap } from './memory-map.js';
+import { smashedReturnAddress } from './stack-smash.js';
 import type { CrashInfo, MemoryFacts, ThreadReport } from './types.js';
 
 const ACCESS_VIOLATION = 0xc0000005;
@@ -17,19 +18,6 @@ const MAX_POINTERS_LISTED = 8;
 
 function hex(v: bigint): string {
   return `0x${v.toString(16)}`;
-}
-
-/** The memory facts in words, saying "unknown" where the dump does not tell. */
-export function describeMemory(f: MemoryFacts): string {
-  const what = f.label ?? (f.type === 'private' ? 'private memory' : f.type === 'mapped' ? 'a mapped file' : f.module ? f.module.codeFile : 'memory outside every module');
-  const region = f.region ? ` (region ${hex(f.region.base)}–${hex(f.region.base + f.region.size)})` : '';
-  const protection =
-    f.mapped === false
-      ? 'nothing is mapped there'
-      : f.executable === undefined
-        ? 'its protection is unknown: the dump has no memory information'
-        : `protection ${f.protection ?? '?'}${f.protection?.includes('executable') ? '' : f.executable ? ' (executable)' : ' (not executable)'}`;
-  return `${what}${region}, ${protection}`;
 }
 
 function frameAddress(frame: StackFrame): bigint {
@@ -54,25 +42,30 @@ export async function stackViolations(
   // A kernel dump lists drivers only: a user-mode address on a kernel stack is the system call's caller.
   const kernelStart = kernelSpaceStart(snapshot);
   for (const t of threads) {
-    t.frames.forEach((frame, index) => {
+    for (const [index, frame] of t.frames.entries()) {
       const address = frameAddress(frame);
-      if (address < NULL_PAGE_LIMIT || address < kernelStart) return;
+      if (address < NULL_PAGE_LIMIT || address < kernelStart) continue;
       const key = `${t.thread.id}:${address}`;
-      if (seen.has(key)) return;
+      if (seen.has(key)) continue;
       const facts = map.facts(address);
       const isCrashSite = index === 0 && t.crashed && crash?.code === ACCESS_VIOLATION && crash.parameters[0] === EXECUTE_ACCESS && crash.address === address;
       const role = index === 0 ? 'the instruction pointer' : `the return address of frame ${index}`;
       const shown = frame.ip;
+      // A return address a buffer overflow wrote over never ran: it is not code outside a module.
+      const smashed = isCrashSite ? undefined : await smashedReturnAddress(snapshot, t, index, facts, crash);
       // A scanned frame is a guess: a stale pointer in data says nothing about what ran.
       const guessed = frame.trust === 'scan' || frame.trust === 'cfi_scan' || frame.trust === 'leaf';
-      if ((facts.executable === false && !guessed) || isCrashSite) {
+      if (smashed) {
+        seen.add(key);
+        findings.push(smashed);
+      } else if ((facts.executable === false && !guessed) || isCrashSite) {
         seen.add(key);
         findings.push(nonExecutable(t, index, shown, facts, role, isCrashSite));
       } else if (!facts.module) {
         seen.add(key);
         findings.push(unbacked(t, index, shown, facts, role));
       }
-    });
+    }
     const start = t.thread.startAddress;
     if (start !== undefined && start >= NULL_PAGE_LIMIT && !modules.find(start)) {
       const facts = map.facts(start);

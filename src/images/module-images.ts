@@ -32,9 +32,13 @@ export class ModuleImages {
   private readonly cache = new Map<string, Promise<ModuleImage | undefined>>();
   private readonly fileCache = new Map<string, Promise<ModuleImage | undefined>>();
 
-  constructor(memory: DumpMemory, openers: readonly ImageFileOpener[] = []) {
+  private readonly osShort: string;
+
+  /** `osShort` is the dump's OS (SystemInfo.osShort): only a Windows process's modules are PE images. */
+  constructor(memory: DumpMemory, openers: readonly ImageFileOpener[] = [], osShort = 'windows') {
     this.memory = memory;
     this.openers = openers;
+    this.osShort = osShort;
   }
 
   imageFor(module: Module): Promise<ModuleImage | undefined> {
@@ -59,10 +63,12 @@ export class ModuleImages {
   }
 
   private async find(module: Module): Promise<ModuleImage | undefined> {
+    if (!mayBePeImage(module, this.osShort)) return undefined;
     return (await this.fileImageFor(module)) ?? (await this.fromMemory(module));
   }
 
   private async fromFiles(module: Module): Promise<ModuleImage | undefined> {
+    if (!mayBePeImage(module, this.osShort)) return undefined;
     const name = baseName(module.codeFile);
     if (!name || name === '.' || name === '..') return undefined;
     const stamp = module.timeDateStamp.toString(16).toUpperCase().padStart(8, '0');
@@ -110,6 +116,17 @@ export class ModuleImages {
       return undefined;
     }
   }
+}
+
+/**
+ * Whether a module can be a PE image: every module of a Windows dump; none of a Linux, Android or
+ * macOS dump's (ELF, Mach-O); for an unknown OS, a module whose code id has the PE form
+ * (TimeDateStamp and SizeOfImage, 9 to 16 hex digits) rather than an ELF build id or Mach-O UUID.
+ */
+export function mayBePeImage(module: Module, osShort: string): boolean {
+  if (osShort === 'windows') return true;
+  if (osShort !== 'unknown') return false;
+  return module.codeId === '' || /^[0-9a-f]{9,16}$/i.test(module.codeId);
 }
 
 /** A module as a symbol server tells it apart: where it is loaded, and its name, TimeDateStamp and size. */

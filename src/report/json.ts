@@ -382,6 +382,8 @@ function threadJson(t: ThreadReport, cpu: Cpu, analysis: Analysis): Record<strin
       limit: ptr(u.limit),
       reserve_base: ptr(u.reserveBase),
       bounds_source: u.boundsSource ?? null,
+      limit_source: u.limitSource ?? null,
+      reserve_source: u.reserveSource ?? null,
       stack_pointer: ptr(u.stackPointer),
       used_bytes: u.usedBytes ?? null,
       reserve_bytes: u.reserveBytes ?? null,

@@ -1,5 +1,6 @@
 import type { Analysis, ThreadAnalysis, ThreadReport } from '../analyze/types.js';
-import { describeMemory } from '../analyze/violations.js';
+import { usedShareBasis } from '../analyze/stack-usage.js';
+import { describeMemory } from '../analyze/memory-map.js';
 import { registerOrder, pointerWidth, type Cpu } from '../model/cpu.js';
 import type { StackFrame } from '../unwind/frame.js';
 import { moduleName } from '../symbolize/module-name.js';
@@ -171,10 +172,11 @@ function renderUsage(t: ThreadReport, cpu: Cpu): string[] {
   const digits = pointerWidth(cpu) * 2;
   const out: string[] = [];
   if (u.base !== undefined && u.limit !== undefined) {
+    const basis = usedShareBasis(u);
     const used =
       u.usedBytes === undefined
         ? ''
-        : `  used 0x${u.usedBytes.toString(16)} (${u.usedBytes} bytes${u.usedPercent !== undefined ? `, ${u.usedPercent.toFixed(1)}% of the ${u.percentOf === 'reserve' ? 'reserved' : 'committed'} stack` : ''})`;
+        : `  used 0x${u.usedBytes.toString(16)} (${u.usedBytes} bytes${basis !== undefined ? `, ${u.usedPercent!.toFixed(1)}% of ${basis}` : '; no share: the dump gives no stack limit or reserve'})`;
     const source = u.boundsSource === 'teb' ? 'from the TEB' : u.boundsSource === 'kthread' ? "from the thread's KTHREAD" : 'from the captured stack memory';
     out.push(`    Stack: base ${hexPad(u.base, digits)}  limit ${hexPad(u.limit, digits)}${u.reserveBase !== undefined ? `  reserve ${hexPad(u.reserveBase, digits)}` : ''}${used}  (bounds ${source})`);
   }
