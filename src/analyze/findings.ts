@@ -9,6 +9,7 @@ export const FINDING_KINDS = [
   'kernel_stack_overflow',
   'unbacked_code',
   'nonexecutable_code',
+  'smashed_return_address',
   'thread_start_outside_image',
   'unbacked_pointer_on_stack',
   'hidden_image',
