@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { test } from 'node:test';
 // The package's own public entry points, as the README's library example uses them.
-import { analyzeMinidump, BufferSource, renderText, toJson, SymbolStoreProvider } from 'stackhog';
+import { analyze, analyzeMinidump, BufferSource, isFormatError, renderKf, renderText, toJson, SymbolStoreProvider } from 'stackhog';
 import { openFileSource, FileDirectories } from 'stackhog/node';
-import { corpusPath, needsCorpus } from './testing/corpus.js';
+import { corpusPath, needsCorpus, repoPath } from './testing/corpus.js';
 
 test('README library example: file source + symbol directories', needsCorpus, async () => {
   const file = await openFileSource(corpusPath('breakpad', 'minidump2.dmp'));
@@ -22,6 +22,23 @@ test('README library example: file source + symbol directories', needsCorpus, as
   } finally {
     await Promise.all([file.close(), dirs.close()]);
   }
+});
+
+test('README library example: images, kf; a file that is not a dump is a FormatError', async () => {
+  const dump = await openFileSource(repoPath('test-data', 'fixtures', 'nested.dmp'));
+  const images = new FileDirectories([repoPath('test-data', 'fixtures')]);
+  try {
+    const analysis = await analyze(dump.source, { images: images.openers });
+    assert.match(renderKf(analysis), /nested!c\+0x71|nested\+0x17d1/);
+    assert.ok(analysis.threads[0]!.frames.length >= 8, 'PE unwind data walks past c');
+  } finally {
+    await Promise.all([dump.close(), images.close()]);
+  }
+  await assert.rejects(analyze(new BufferSource(new TextEncoder().encode('hello world, not a dump at all'), 'x.txt')), (e) => {
+    assert.ok(isFormatError(e));
+    assert.equal(e.file, 'x.txt');
+    return true;
+  });
 });
 
 test('the core works on bytes in memory (as in a browser)', needsCorpus, async () => {
