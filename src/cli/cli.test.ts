@@ -173,3 +173,27 @@ test('--findings-only prints just the findings, and findings are not errors (exi
   assert.ok(parsed.findings.some((f) => f.kind === 'executable_heap'));
   assert.equal(stackhog(corpusPath('breakpad', 'minidump2.dmp'), '--findings-only').stdout, 'No findings.\n');
 });
+
+test('-m or -s before the dump (a Breakpad habit) is a usage error naming the file, never the bundled sample', needsCorpus, () => {
+  const dump = corpusPath('breakpad', 'minidump2.dmp');
+  for (const flag of ['-m', '-s', '--modules', '--symbols']) {
+    const r = stackhog(flag, dump);
+    assert.equal(r.status, ExitCode.Usage, `${flag}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /minidump2\.dmp: a file, not a directory/);
+  }
+  const missing = stackhog(dump, '--symbols', '/no/such/dir');
+  assert.equal(missing.status, ExitCode.Usage, missing.stderr);
+  assert.match(missing.stderr, /^stackhog: --symbols \/no\/such\/dir: no such directory/);
+  assert.equal(stackhog(dump, '--modules', '/no/such/dir').status, ExitCode.Usage);
+  // A symbol directory without a dump: the sample would hide that the dump is missing.
+  const noDump = stackhog('-s', corpusPath('breakpad', 'symbols'));
+  assert.equal(noDump.status, ExitCode.Usage, noDump.stderr);
+  assert.match(noDump.stderr, /^stackhog: no dump given/);
+});
+
+test('with only output options, the bundled sample is still analysed', () => {
+  const r = stackhog('-f', 'json', '--threads', 'crashed');
+  assert.equal(r.status, ExitCode.Ok, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { crash_info: { type: string } }).crash_info.type, 'EXCEPTION_STACK_OVERFLOW');
+});

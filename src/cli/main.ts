@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { analyze, DEFAULT_MAX_STACK_BYTES } from '../analyze/process.js';
 import { analyzeDps } from '../analyze/windbg-stack.js';
@@ -70,6 +70,30 @@ function startTriple(values: bigint[]): StartTriple {
 
 type Job = () => Promise<number>;
 
+/** A failure the shell explains in one line (`stackhog: <message>`) and ends with `exitCode`. */
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** `--symbols` and `--modules` name directories: a file there is usually the dump the option swallowed. */
+async function checkDirectories(option: string, dirs: readonly string[]): Promise<void> {
+  for (const dir of dirs) {
+    const info = await stat(dir).catch((e: unknown) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      const what = code === 'ENOENT' || code === 'ENOTDIR' ? 'no such directory' : `cannot open (${code ?? String(e)})`;
+      throw new CliError(`${option} ${dir}: ${what}`, ExitCode.Usage);
+    });
+    if (info.isDirectory()) continue;
+    const hint = option === '--modules' ? " (-m is --modules <dir>, not Breakpad's machine output)" : '';
+    throw new CliError(`${option} ${dir}: a file, not a directory${hint}; give the dump as the argument: stackhog <dump> ${option} <dir>`, ExitCode.Usage);
+  }
+}
+
 function program(setJob: (job: Job) => void): Command {
   const root = new Command()
     .name('stackhog')
@@ -90,7 +114,7 @@ function program(setJob: (job: Job) => void): Command {
     .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride()
-    .action((dump: string | undefined, opts: DumpOptions) => setJob(() => runDump(dump ?? SAMPLE, opts)));
+    .action((dump: string | undefined, opts: DumpOptions) => setJob(() => runDump(dump, opts)));
   root
     .command('dps')
     .description("rebuild a stack from WinDbg's dps/dds/dqs output (and optionally lm), printed as kf")
@@ -105,16 +129,45 @@ function program(setJob: (job: Job) => void): Command {
   return root;
 }
 
+/**
+ * The bundled sample stands in for a missing dump only when nothing else was meant for one: an option
+ * that takes a path or registers (-m, -s, --start, ...) without a dump has most likely swallowed it.
+ */
+function sample(opts: DumpOptions): string {
+  const given = [
+    opts.symbols.length > 0 && '--symbols',
+    opts.modules.length > 0 && '--modules',
+    opts.start !== undefined && '--start',
+    opts.notCulprit.length > 0 && '--not-culprit',
+  ].filter((o): o is string => o !== false);
+  if (given.length > 0) throw new CliError(`no dump given (${given.join(', ')} need${given.length === 1 ? 's' : ''} one; the bundled sample runs only without them)`, ExitCode.Usage);
+  return SAMPLE;
+}
+
 async function run(argv: string[]): Promise<number> {
   let job: Job | undefined;
   const cmd = program((j) => (job = j));
   try {
     cmd.parse(argv);
+    return job ? await job() : ExitCode.Ok;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
-    throw e;
+    return failure(e);
   }
-  return job ? job() : ExitCode.Ok;
+}
+
+/** The one place that turns an error into a message and an exit code; anything else is a bug. */
+function failure(e: unknown): number {
+  // Commander has already printed its message (and the help).
+  if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+  if (e instanceof CliError) {
+    process.stderr.write(`stackhog: ${e.message}\n`);
+    return e.exitCode;
+  }
+  if (e instanceof FormatError) {
+    process.stderr.write(`stackhog: ${e.message}\n`);
+    return ExitCode.BadInput;
+  }
+  throw e;
 }
 
 function cannotOpen(path: string, e: unknown): number {
@@ -123,7 +176,10 @@ function cannotOpen(path: string, e: unknown): number {
   return ExitCode.BadInput;
 }
 
-async function runDump(path: string, opts: DumpOptions): Promise<number> {
+async function runDump(dump: string | undefined, opts: DumpOptions): Promise<number> {
+  await checkDirectories('--symbols', opts.symbols);
+  await checkDirectories('--modules', opts.modules);
+  const path = dump ?? sample(opts);
   let file;
   try {
     file = await openFileSource(path);
@@ -160,12 +216,6 @@ async function runDump(path: string, opts: DumpOptions): Promise<number> {
       return ExitCode.BadInput;
     }
     return analysis.limits.length > 0 ? ExitCode.Limit : ExitCode.Ok;
-  } catch (e) {
-    if (e instanceof FormatError) {
-      process.stderr.write(`stackhog: ${e.message}\n`);
-      return ExitCode.BadInput;
-    }
-    throw e;
   } finally {
     await Promise.all([file.close(), dirs.close(), imageDirs.close()]);
   }
