@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { corpusPath, hasCorpus, needsCorpus, repoPath } from '../testing/corpus.js';
@@ -196,4 +196,26 @@ test('with only output options, the bundled sample is still analysed', () => {
   const r = stackhog('-f', 'json', '--threads', 'crashed');
   assert.equal(r.status, ExitCode.Ok, r.stderr);
   assert.equal((JSON.parse(r.stdout) as { crash_info: { type: string } }).crash_info.type, 'EXCEPTION_STACK_OVERFLOW');
+});
+
+test('a report that cannot be written (disk full) is an error on stderr, exit 2', { skip: process.platform === 'linux' ? false : '/dev/full is Linux' }, () => {
+  const full = openSync('/dev/full', 'w');
+  try {
+    const r = spawnSync(process.execPath, [MAIN], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', full, 'pipe'] });
+    assert.equal(r.status, ExitCode.BadInput, r.stderr);
+    assert.match(r.stderr, /^stackhog: cannot write the report to stdout \(ENOSPC\)/m);
+  } finally {
+    closeSync(full);
+  }
+});
+
+test('a reader that went away (| head) is not an error: quiet, exit 0', async () => {
+  const child = spawn(process.execPath, [MAIN], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Closing our end before the report is written: the CLI's write gets EPIPE.
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  assert.equal(status, ExitCode.Ok, stderr);
+  assert.equal(stderr, '');
 });

@@ -4,7 +4,7 @@ export const ExitCode = {
   Ok: 0,
   /** An unexpected internal error (a bug: please report it). */
   Internal: 1,
-  /** The input is unreadable, truncated or damaged; whatever could be read was still reported. */
+  /** The input is unreadable, truncated or damaged (whatever could be read was still reported), or the report could not be written. */
   BadInput: 2,
   /** The command line is wrong (unknown option, bad value). */
   Usage: 3,

@@ -246,13 +246,22 @@ async function runDps(path: string, opts: DpsOptions): Promise<number> {
   return ExitCode.Ok;
 }
 
-/** Writes to stdout, tolerating a closed pipe (e.g. `| head`). */
+/**
+ * Writes to stdout. A reader that went away (EPIPE, e.g. `| head`) is no error; any other write
+ * error (ENOSPC on a full disk, EIO) means the report is lost and is said so.
+ */
 function writeOut(text: string): Promise<void> {
-  return new Promise((resolve) => {
-    process.stdout.on('error', () => resolve());
-    process.stdout.write(text, () => resolve());
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (e) => {
+      const code = (e as NodeJS.ErrnoException | null | undefined)?.code;
+      if (!e || code === 'EPIPE') resolve();
+      else reject(new CliError(`cannot write the report to stdout (${code ?? e.message})`, ExitCode.BadInput));
+    });
   });
 }
+
+// A failed write also emits 'error'; the write's callback above is what handles it.
+process.stdout.on('error', () => undefined);
 
 run(process.argv).then(
   (code) => {
