@@ -109,10 +109,7 @@ export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions =
     let context = crashed && exception?.context ? exception.context : thread.context;
     if (options.start && (crashed || (requestingId === undefined && threads.length === 0))) context = startContext(context, snapshot, options.start);
     const analysed = await analyzeThread(env, thread, context, crashed);
-    if (analysed.stoppedBy === 'time' && !limits.some((l) => l.startsWith('time'))) {
-      limits.push(`time budget of ${options.timeoutMs} ms ran out: thread 0x${thread.id.toString(16)} and the threads after it were not walked to the end`);
-    }
-    if (analysed.stoppedBy === 'frames') limits.push(`thread 0x${thread.id.toString(16)}: the walk stopped at the limit of ${walkOptions.maxFrames} frames`);
+    limits.push(...limitsHit(analysed, { timeoutMs: options.timeoutMs, maxFrames: walkOptions.maxFrames, maxStackBytes: env.maxStackBytes }, limits));
     await symbolizeFromExports(analysed.frames, images);
     await decodeX86Prologues(analysed, env.code);
     const usage = await measureStack(snapshot, analysed);
@@ -168,6 +165,28 @@ async function withImageDebugIds(snapshot: Snapshot, images: ModuleImages): Prom
     }),
   );
   return { ...snapshot, modules };
+}
+
+/**
+ * Every resource limit a thread's analysis hit, in one place: each makes the report partial, so each
+ * is said (the report's limits, the CLI's exit code 4). The time budget is said once, for the first thread.
+ */
+function limitsHit(
+  t: ThreadAnalysis,
+  bounds: { readonly timeoutMs: number | undefined; readonly maxFrames: number; readonly maxStackBytes: number },
+  earlier: readonly string[],
+): string[] {
+  const id = `thread 0x${t.thread.id.toString(16)}`;
+  const out: string[] = [];
+  if (t.stoppedBy === 'time' && !earlier.some((l) => l.startsWith('time'))) {
+    out.push(`time budget of ${bounds.timeoutMs} ms ran out: ${id} and the threads after it were not walked to the end`);
+  }
+  if (t.stoppedBy === 'frames') out.push(`${id}: the walk stopped at the limit of ${bounds.maxFrames} frames`);
+  const stackSize = t.thread.stack?.size;
+  if (t.stackMemory && stackSize !== undefined && stackSize > bounds.maxStackBytes) {
+    out.push(`${id}: only the innermost ${bounds.maxStackBytes} of ${stackSize} stack bytes were loaded and searched (the stack byte limit)`);
+  }
+  return out;
 }
 
 /** Default cap on the stack bytes loaded per thread: far above any real stack (1 MiB on Windows, 8 MiB on Linux). */

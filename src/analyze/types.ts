@@ -151,7 +151,7 @@ export interface Analysis {
   readonly warnings: readonly string[];
   /** Things worth knowing that are not problems with the input (e.g. an image file that did not match). */
   readonly notes: readonly string[];
-  /** Resource limits the analysis hit (time budget, frame limit): the report is partial there. */
+  /** Resource limits the analysis hit (time budget, frame limit, stack byte limit): the report is partial there. */
   readonly limits: readonly string[];
   /** For a Windows kernel dump: the bugcheck explained, the probable culprit and the bucket. */
   readonly kernel?: KernelCrash | undefined;

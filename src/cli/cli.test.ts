@@ -219,3 +219,20 @@ test('a reader that went away (| head) is not an error: quiet, exit 0', async ()
   assert.equal(status, ExitCode.Ok, stderr);
   assert.equal(stderr, '');
 });
+
+test('every limit hit says so and exits 4: --max-stack-bytes as --max-frames (stderr, the text report, JSON warnings)', needsCorpus, () => {
+  const dump = corpusPath('breakpad', 'stack_exhaustion.dmp');
+  for (const [flag, value, said] of [
+    ['--max-stack-bytes', '4096', /^stackhog: limit: thread 0x1670: only the innermost 4096 of \d+ stack bytes were loaded and searched/m],
+    ['--max-frames', '3', /^stackhog: limit: thread 0x1670: the walk stopped at the limit of 3 frames/m],
+  ] as const) {
+    const text = stackhog(dump, flag, value, '--threads', 'crashed');
+    assert.equal(text.status, ExitCode.Limit, `${flag}: ${text.stderr}`);
+    assert.match(text.stderr, said);
+    assert.match(text.stdout, /\nLimits \(the report is partial there\):\n {2}limit: thread 0x1670: /);
+    const json = stackhog(dump, flag, value, '--format', 'json');
+    assert.equal(json.status, ExitCode.Limit, json.stderr);
+    const warnings = (JSON.parse(json.stdout) as { warnings: string[] }).warnings;
+    assert.ok(warnings.some((w) => w.startsWith('limit: thread 0x1670: ')), warnings.join('; '));
+  }
+});

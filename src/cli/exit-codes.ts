@@ -8,6 +8,6 @@ export const ExitCode = {
   BadInput: 2,
   /** The command line is wrong (unknown option, bad value). */
   Usage: 3,
-  /** The analysis hit a resource limit (--timeout, --max-frames): the report is partial. */
+  /** The analysis hit a resource limit (--timeout, --max-frames, --max-stack-bytes): the report is partial. */
   Limit: 4,
 } as const;

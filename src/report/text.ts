@@ -87,6 +87,11 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
     out.push('Warnings (the parts that could not be read):');
     for (const w of analysis.warnings) out.push(`  ${w}`);
   }
+  if (analysis.limits.length > 0) {
+    out.push('');
+    out.push('Limits (the report is partial there):');
+    for (const l of analysis.limits) out.push(`  limit: ${l}`);
+  }
   return out.join('\n') + '\n';
 }
 
@@ -206,7 +211,7 @@ function renderStack(t: ThreadAnalysis, cpu: Cpu): string[] {
       if (fixed !== undefined && fixed > 0) out.push(`    Prologue allocates 0x${fixed.toString(16)} bytes of locals`);
     }
   });
-  if (t.truncated) out.push(`    (walk stopped at the frame limit)`);
+  if (t.truncated) out.push(`    (walk stopped at the ${t.stoppedBy === 'time' ? 'time budget' : 'frame limit'})`);
   const r = (t as Partial<ThreadReport>).reconstruction;
   if (r) {
     if (r.used) out.push(`    Rebuilt from WinDbg's ${r.used}`);
