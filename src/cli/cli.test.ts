@@ -11,7 +11,12 @@ const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
 /** Runs the CLI; the only clock is a hang guard (spawnSync blocks, so node:test's timeout cannot fire). */
 function stackhog(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+  return stackhogWithInput(undefined, ...args);
+}
+
+/** Runs the CLI with `input` piped to its stdin (a pipe, not a file: no positional reads there). */
+function stackhogWithInput(input: Uint8Array | undefined, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024, ...(input ? { input } : {}) });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -235,4 +240,34 @@ test('every limit hit says so and exits 4: --max-stack-bytes as --max-frames (st
     const warnings = (JSON.parse(json.stdout) as { warnings: string[] }).warnings;
     assert.ok(warnings.some((w) => w.startsWith('limit: thread 0x1670: ')), warnings.join('; '));
   }
+});
+
+test('a directory given as the dump says so (EISDIR), not ENOENT', needsCorpus, () => {
+  const r = stackhog(corpusPath('breakpad'));
+  assert.equal(r.status, ExitCode.BadInput, r.stderr);
+  assert.match(r.stderr, /^stackhog: .+\/breakpad: cannot open: is a directory \(EISDIR\)$/m);
+});
+
+test('a dump piped in (- or /dev/stdin) is read into memory and analysed like the file; more than --max-stream-bytes is refused', needsCorpus, () => {
+  const path = corpusPath('breakpad', 'minidump2.dmp');
+  const fromFile = stackhog(path);
+  assert.equal(fromFile.status, ExitCode.Ok, fromFile.stderr);
+  for (const name of ['-', '/dev/stdin']) {
+    const piped = stackhogWithInput(readFileSync(path), name);
+    assert.equal(piped.status, ExitCode.Ok, `${name}: ${piped.stderr}`);
+    assert.equal(piped.stdout, fromFile.stdout);
+  }
+  if (process.platform !== 'win32') {
+    // A shell pipe (spawnSync's input is a socket), and a file on stdin: read in place by the
+    // descriptor, never whole, so a stream cap far below its size does not matter.
+    for (const command of ['cat "$1" | "$2" "$3" /dev/stdin', '"$2" "$3" - --max-stream-bytes 4096 < "$1"', '"$2" "$3" /dev/stdin --max-stream-bytes 4096 < "$1"']) {
+      const r = spawnSync('/bin/sh', ['-c', command, 'sh', path, process.execPath, MAIN], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, ExitCode.Ok, `${command}: ${r.stderr}`);
+      assert.equal(r.stdout, fromFile.stdout, command);
+    }
+  }
+  const capped = stackhogWithInput(readFileSync(path), '-', '--max-stream-bytes', '4096');
+  assert.equal(capped.status, ExitCode.Limit, capped.stderr);
+  assert.equal(capped.stdout, '');
+  assert.match(capped.stderr, /^stackhog: <stdin>: more than 4096 bytes \(--max-stream-bytes\)/);
 });

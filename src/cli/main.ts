@@ -7,7 +7,7 @@ import { analyzeDps } from '../analyze/windbg-stack.js';
 import { DEFAULT_NOT_CULPRITS } from '../analyze/kernel-crash.js';
 import { FormatError } from '../io/errors.js';
 import { FileDirectories } from '../node/directories.js';
-import { openFileSource } from '../node/file-source.js';
+import { DEFAULT_MAX_STREAM_BYTES, openDumpSource, StreamTooLargeError } from '../node/file-source.js';
 import { toJson } from '../report/json.js';
 import { renderKf } from '../report/kf.js';
 import { dpsJson, renderDps } from '../report/dps.js';
@@ -31,6 +31,7 @@ interface DumpOptions {
   timeout: number;
   maxStackBytes: number;
   symbolCache: number;
+  maxStreamBytes: number;
   notCulprit: string[];
 }
 
@@ -98,7 +99,7 @@ function program(setJob: (job: Job) => void): Command {
   const root = new Command()
     .name('stackhog')
     .description('Stack forensics for crash dumps: walks every thread of a minidump or the bugcheck thread of a Windows kernel dump, measures who used the stack and explains the crash.')
-    .argument('[dump]', 'minidump or Windows kernel dump (MEMORY.DMP, Minidump\\*.dmp) (default: a bundled sample, a real stack overflow)')
+    .argument('[dump]', "minidump or Windows kernel dump (MEMORY.DMP, Minidump\\*.dmp); '-' reads it from stdin (default: a bundled sample, a real stack overflow)")
     .option('-s, --symbols <dir>', 'Breakpad symbol store directory (repeatable; first hit wins)', collect, [] as string[])
     .option('-m, --modules <dir>', 'directory of module images (.exe/.dll), flat or symbol-server layout (repeatable)', collect, [] as string[])
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'kf']).default('text'))
@@ -108,6 +109,7 @@ function program(setJob: (job: Job) => void): Command {
     .option('--timeout <seconds>', 'wall-clock budget for the whole analysis; what is left is reported as partial', positiveInt, 120)
     .option('--max-stack-bytes <n>', 'load and search at most this many bytes of each thread stack', positiveInt, DEFAULT_MAX_STACK_BYTES)
     .option('--symbol-cache <files>', 'symbol files kept indexed in memory at once', positiveInt, 256)
+    .option('--max-stream-bytes <n>', 'a dump read from stdin or a pipe is held in memory: refuse one larger than this (files are never read whole)', positiveInt, DEFAULT_MAX_STREAM_BYTES)
     .option('--not-culprit <name>', 'kernel dumps: never name this module as the probable cause (repeatable; adds to the kernel, HAL and framework list)', collect, [] as string[])
     .option('--findings-only', 'print only the findings (stack overflow, recursion, code outside modules, ...)')
     .option('--no-pretty', 'compact JSON')
@@ -163,6 +165,10 @@ function failure(e: unknown): number {
     process.stderr.write(`stackhog: ${e.message}\n`);
     return e.exitCode;
   }
+  if (e instanceof StreamTooLargeError) {
+    process.stderr.write(`stackhog: ${e.message} (--max-stream-bytes): no report; pass the dump as a file path (read in place) or raise the cap\n`);
+    return ExitCode.Limit;
+  }
   if (e instanceof FormatError) {
     process.stderr.write(`stackhog: ${e.message}\n`);
     return ExitCode.BadInput;
@@ -170,9 +176,20 @@ function failure(e: unknown): number {
   throw e;
 }
 
+/** What the usual open failures mean, said before their code. */
+const OPEN_FAILURES: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EISDIR: 'is a directory',
+  EACCES: 'permission denied',
+  ENOTDIR: 'a part of the path is not a directory',
+  ENOTREG: 'not a regular file',
+};
+
 function cannotOpen(path: string, e: unknown): number {
   const code = (e as NodeJS.ErrnoException).code;
-  process.stderr.write(`stackhog: ${path}: cannot open (${code ?? (e instanceof Error ? e.message : String(e))})\n`);
+  const meaning = code === undefined ? undefined : OPEN_FAILURES[code];
+  const why = code === undefined ? (e instanceof Error ? e.message : String(e)) : meaning ? `${meaning} (${code})` : code;
+  process.stderr.write(`stackhog: ${path}: cannot open: ${why}\n`);
   return ExitCode.BadInput;
 }
 
@@ -182,8 +199,9 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
   const path = dump ?? sample(opts);
   let file;
   try {
-    file = await openFileSource(path);
+    file = await openDumpSource(path, opts.maxStreamBytes);
   } catch (e) {
+    if (e instanceof StreamTooLargeError) throw e;
     return cannotOpen(path, e);
   }
   const dirs = new FileDirectories(opts.symbols);
