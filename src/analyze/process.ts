@@ -12,7 +12,7 @@ import { x86Unwinder } from '../unwind/x86.js';
 import { crashReason, explainCrash } from './crash-reason.js';
 import { symbolizeFromExports } from './export-symbols.js';
 import { reconstructAfterWalk } from './reconstruct-thread.js';
-import type { StartTriple } from '../unwind/reconstruct/index.js';
+import { checkStart, type StartRegisters } from './start.js';
 import type { Finding } from './findings.js';
 import { decodeX86Prologue } from './prologue.js';
 import { findRecursion, findRepeatedBlock } from './recursion.js';
@@ -240,13 +240,14 @@ async function analyzeThread(
 }
 
 /** The crashing thread's context with `--start` registers in place of its ip, sp and frame pointer. */
-function startContext(context: CpuContext | undefined, snapshot: Snapshot, start: StartTriple): CpuContext {
+function startContext(context: CpuContext | undefined, snapshot: Snapshot, given: StartRegisters): CpuContext {
   const cpu = context?.cpu ?? snapshot.system.cpu;
+  const start = checkStart(given, cpu);
   const regs = specialRegisters(cpu);
   const registers = new Map(context?.registers ?? []);
   registers.set(regs.ip, start.instructionPtr);
   registers.set(regs.sp, start.stackPtr);
-  if (start.basePtr !== 0n || cpu === 'x86') registers.set(regs.fp, start.basePtr);
+  if (given.basePtr !== undefined) registers.set(regs.fp, start.basePtr);
   return { cpu, registers };
 }
 

@@ -271,3 +271,17 @@ test('a dump piped in (- or /dev/stdin) is read into memory and analysed like th
   assert.equal(capped.stdout, '');
   assert.match(capped.stderr, /^stackhog: <stdin>: more than 4096 bytes \(--max-stream-bytes\)/);
 });
+
+test('--start takes the registers of the dump\'s CPU: a wrong count is a usage error naming the expected form', needsCorpus, () => {
+  const x86 = stackhog(corpusPath('breakpad', 'stack_exhaustion.dmp'), '--start', '0x103130,0xdea6a7');
+  assert.equal(x86.status, ExitCode.Usage, x86.stderr);
+  assert.equal(x86.stdout, '');
+  assert.match(x86.stderr, /^stackhog: --start: an x86 thread takes ebp,esp,eip \(3 registers\), not 2$/m);
+  const x64 = stackhog(corpusPath('rust-minidump', 'simple-crashpad.dmp'), '--start', '1,2,3');
+  assert.equal(x64.status, ExitCode.Usage, x64.stderr);
+  assert.match(x64.stderr, /^stackhog: --start: an amd64 thread takes rsp,rip \(2 registers\), not 3$/m);
+  // dps: the capture's word width says the CPU (blog-dps.txt is x86).
+  const dps = stackhog('dps', repoPath('test-data', 'windbg', 'blog-dps.txt'), '--start', '1,2');
+  assert.equal(dps.status, ExitCode.Usage, dps.stderr);
+  assert.match(dps.stderr, /^stackhog: --start: an x86 thread takes ebp,esp,eip \(3 registers\), not 2$/m);
+});

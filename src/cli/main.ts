@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { analyze, DEFAULT_MAX_STACK_BYTES } from '../analyze/process.js';
 import { analyzeDps } from '../analyze/windbg-stack.js';
 import { DEFAULT_NOT_CULPRITS } from '../analyze/kernel-crash.js';
-import { FormatError } from '../io/errors.js';
+import { FormatError, OptionError } from '../io/errors.js';
 import { FileDirectories } from '../node/directories.js';
 import { DEFAULT_MAX_STREAM_BYTES, openDumpSource, StreamTooLargeError } from '../node/file-source.js';
 import { toJson } from '../report/json.js';
@@ -13,7 +13,7 @@ import { renderKf } from '../report/kf.js';
 import { dpsJson, renderDps } from '../report/dps.js';
 import { renderFindings, renderText } from '../report/text.js';
 import { SymbolStoreProvider } from '../symbolize/store-provider.js';
-import type { StartTriple } from '../unwind/reconstruct/index.js';
+import type { StartRegisters } from '../analyze/start.js';
 import { defaultWalkOptions } from '../unwind/walker.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -52,10 +52,12 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** `ebp,esp,eip` (x86) or `rsp,rip` (x64/arm64), hex with or without 0x and WinDbg's backticks. */
+const START_FORMS = "'ebp,esp,eip' (x86), 'rsp,rip' (x64), 'sp,pc' or 'fp,sp,pc' (ARM64)";
+
+/** `ebp,esp,eip` (x86), `rsp,rip` (x64), `[fp,]sp,pc` (ARM64), hex with or without 0x and WinDbg's backticks; the dump's CPU checks the count. */
 function startValues(value: string): bigint[] {
   const parts = value.split(/[,\s]+/).filter(Boolean);
-  if (parts.length < 2 || parts.length > 3) throw new InvalidArgumentError('expected ebp,esp,eip or rsp,rip');
+  if (parts.length < 2 || parts.length > 3) throw new InvalidArgumentError(`expected ${START_FORMS}`);
   return parts.map((p) => {
     const hex = p.replace(/`/g, '').replace(/^0x/i, '');
     if (!/^[0-9a-f]+$/i.test(hex)) throw new InvalidArgumentError(`'${p}' is not a hex address`);
@@ -63,10 +65,10 @@ function startValues(value: string): bigint[] {
   });
 }
 
-function startTriple(values: bigint[]): StartTriple {
+function startRegisters(values: bigint[]): StartRegisters {
   return values.length === 3
     ? { basePtr: values[0]!, stackPtr: values[1]!, instructionPtr: values[2]! }
-    : { basePtr: 0n, stackPtr: values[0]!, instructionPtr: values[1]! };
+    : { stackPtr: values[0]!, instructionPtr: values[1]! };
 }
 
 type Job = () => Promise<number>;
@@ -105,7 +107,7 @@ function program(setJob: (job: Job) => void): Command {
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'kf']).default('text'))
     .addOption(new Option('--threads <which>', 'threads to report').choices(['all', 'crashed']).default('all'))
     .option('--max-frames <n>', 'stop each walk after this many frames', positiveInt, defaultWalkOptions.maxFrames)
-    .option('--start <regs>', "walk the crashing thread from these registers instead of its context: 'ebp,esp,eip' (x86) or 'rsp,rip'", startValues)
+    .option('--start <regs>', `walk the crashing thread from these registers instead of its context: ${START_FORMS}`, startValues)
     .option('--timeout <seconds>', 'wall-clock budget for the whole analysis; what is left is reported as partial', positiveInt, 120)
     .option('--max-stack-bytes <n>', 'load and search at most this many bytes of each thread stack', positiveInt, DEFAULT_MAX_STACK_BYTES)
     .option('--symbol-cache <files>', 'symbol files kept indexed in memory at once', positiveInt, 256)
@@ -123,7 +125,7 @@ function program(setJob: (job: Job) => void): Command {
     .argument('<file>', 'a text file with the dps output')
     .option('--lm <file>', "a text file with WinDbg's lm output (module ranges)")
     .addOption(new Option('-f, --format <format>', 'output format').choices(['kf', 'json']).default('kf'))
-    .option('--start <regs>', "start there instead of the best chain found: 'ebp,esp,eip' (x86) or 'rsp,rip'", startValues)
+    .option('--start <regs>', `start there instead of the best chain found: ${START_FORMS}`, startValues)
     .option('--no-pretty', 'compact JSON')
     .showHelpAfterError()
     .exitOverride()
@@ -168,6 +170,10 @@ function failure(e: unknown): number {
   if (e instanceof StreamTooLargeError) {
     process.stderr.write(`stackhog: ${e.message} (--max-stream-bytes): no report; pass the dump as a file path (read in place) or raise the cap\n`);
     return ExitCode.Limit;
+  }
+  if (e instanceof OptionError) {
+    process.stderr.write(`stackhog: --${e.option.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ${e.reason}\n`);
+    return ExitCode.Usage;
   }
   if (e instanceof FormatError) {
     process.stderr.write(`stackhog: ${e.message}\n`);
@@ -215,7 +221,7 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
       timeoutMs: opts.timeout * 1000,
       maxStackBytes: opts.maxStackBytes,
       ...(opts.notCulprit.length > 0 ? { notCulprits: [...DEFAULT_NOT_CULPRITS, ...opts.notCulprit] } : {}),
-      ...(opts.start ? { start: startTriple(opts.start) } : {}),
+      ...(opts.start ? { start: startRegisters(opts.start) } : {}),
     });
     const output = opts.findingsOnly
       ? opts.format === 'json'
@@ -254,7 +260,7 @@ async function runDps(path: string, opts: DpsOptions): Promise<number> {
       return cannotOpen(opts.lm, e);
     }
   }
-  const analysis = await analyzeDps(dps, lm, opts.start ? startTriple(opts.start) : undefined);
+  const analysis = await analyzeDps(dps, lm, opts.start ? startRegisters(opts.start) : undefined);
   if (!analysis) {
     process.stderr.write(`stackhog: ${path}: no dps/dds/dqs lines (address, value) found\n`);
     return ExitCode.BadInput;
