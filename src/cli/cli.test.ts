@@ -285,3 +285,24 @@ test('--start takes the registers of the dump\'s CPU: a wrong count is a usage e
   assert.equal(dps.status, ExitCode.Usage, dps.stderr);
   assert.match(dps.stderr, /^stackhog: --start: an x86 thread takes ebp,esp,eip \(3 registers\), not 2$/m);
 });
+
+test('--version prints stackhog and the package version', () => {
+  const { version } = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { version: string };
+  const r = stackhog('--version');
+  assert.equal(r.status, ExitCode.Ok, r.stderr);
+  assert.equal(r.stdout, `stackhog ${version}\n`);
+});
+
+test('--help shows no empty default for repeatable options', () => {
+  const r = stackhog('--help');
+  assert.equal(r.status, ExitCode.Ok, r.stderr);
+  assert.doesNotMatch(r.stdout, /default: \[\]/);
+  assert.match(r.stdout, /--symbols <dir>/);
+});
+
+test('--findings-only has no kf form: a usage error naming the formats it has', () => {
+  const r = stackhog('--findings-only', '-f', 'kf');
+  assert.equal(r.status, ExitCode.Usage, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^stackhog: --findings-only prints text or json, not kf/m);
+});

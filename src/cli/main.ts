@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { analyze, DEFAULT_MAX_STACK_BYTES } from '../analyze/process.js';
@@ -18,6 +19,7 @@ import { defaultWalkOptions } from '../unwind/walker.js';
 import { ExitCode } from './exit-codes.js';
 
 const SAMPLE = fileURLToPath(new URL('../../samples/stack_exhaustion.dmp', import.meta.url));
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 interface DumpOptions {
   symbols: string[];
@@ -35,6 +37,10 @@ interface DumpOptions {
   notCulprit: string[];
 }
 
+/** Repeatable options have no default, so --help shows no empty `[]`: absent is undefined. */
+type RepeatableFlag = 'symbols' | 'modules' | 'notCulprit';
+type DumpFlags = Omit<DumpOptions, RepeatableFlag> & Partial<Pick<DumpOptions, RepeatableFlag>>;
+
 interface DpsOptions {
   lm: string | undefined;
   format: 'kf' | 'json';
@@ -48,8 +54,8 @@ function positiveInt(value: string): number {
   return n;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 const START_FORMS = "'ebp,esp,eip' (x86), 'rsp,rip' (x64), 'sp,pc' or 'fp,sp,pc' (ARM64)";
@@ -102,8 +108,8 @@ function program(setJob: (job: Job) => void): Command {
     .name('stackhog')
     .description('Stack forensics for crash dumps: walks every thread of a minidump or the bugcheck thread of a Windows kernel dump, measures who used the stack and explains the crash.')
     .argument('[dump]', "minidump or Windows kernel dump (MEMORY.DMP, Minidump\\*.dmp); '-' reads it from stdin (default: a bundled sample, a real stack overflow)")
-    .option('-s, --symbols <dir>', 'Breakpad symbol store directory (repeatable; first hit wins)', collect, [] as string[])
-    .option('-m, --modules <dir>', 'directory of module images (.exe/.dll), flat or symbol-server layout (repeatable)', collect, [] as string[])
+    .option('-s, --symbols <dir>', 'Breakpad symbol store directory (repeatable; first hit wins)', collect)
+    .option('-m, --modules <dir>', 'directory of module images (.exe/.dll), flat or symbol-server layout (repeatable)', collect)
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'kf']).default('text'))
     .addOption(new Option('--threads <which>', 'threads to report').choices(['all', 'crashed']).default('all'))
     .option('--max-frames <n>', 'stop each walk after this many frames', positiveInt, defaultWalkOptions.maxFrames)
@@ -112,13 +118,16 @@ function program(setJob: (job: Job) => void): Command {
     .option('--max-stack-bytes <n>', 'load and search at most this many bytes of each thread stack', positiveInt, DEFAULT_MAX_STACK_BYTES)
     .option('--symbol-cache <files>', 'symbol files kept indexed in memory at once', positiveInt, 256)
     .option('--max-stream-bytes <n>', 'a dump read from stdin or a pipe is held in memory: refuse one larger than this (files are never read whole)', positiveInt, DEFAULT_MAX_STREAM_BYTES)
-    .option('--not-culprit <name>', 'kernel dumps: never name this module as the probable cause (repeatable; adds to the kernel, HAL and framework list)', collect, [] as string[])
+    .option('--not-culprit <name>', 'kernel dumps: never name this module as the probable cause (repeatable; adds to the kernel, HAL and framework list)', collect)
     .option('--findings-only', 'print only the findings (stack overflow, recursion, code outside modules, ...)')
     .option('--no-pretty', 'compact JSON')
+    .version(`stackhog ${VERSION}`, '-V, --version', 'print the version')
     .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride()
-    .action((dump: string | undefined, opts: DumpOptions) => setJob(() => runDump(dump, opts)));
+    .action((dump: string | undefined, flags: DumpFlags) =>
+      setJob(() => runDump(dump, { ...flags, symbols: flags.symbols ?? [], modules: flags.modules ?? [], notCulprit: flags.notCulprit ?? [] })),
+    );
   root
     .command('dps')
     .description("rebuild a stack from WinDbg's dps/dds/dqs output (and optionally lm), printed as kf")
@@ -200,6 +209,8 @@ function cannotOpen(path: string, e: unknown): number {
 }
 
 async function runDump(dump: string | undefined, opts: DumpOptions): Promise<number> {
+  // The findings are a list, not a stack: kf (WinDbg's stack listing) has no form for them.
+  if (opts.findingsOnly && opts.format !== 'text' && opts.format !== 'json') throw new CliError(`--findings-only prints text or json, not ${opts.format}`, ExitCode.Usage);
   await checkDirectories('--symbols', opts.symbols);
   await checkDirectories('--modules', opts.modules);
   const path = dump ?? sample(opts);
