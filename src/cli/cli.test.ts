@@ -306,3 +306,13 @@ test('--findings-only has no kf form: a usage error naming the formats it has', 
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^stackhog: --findings-only prints text or json, not kf/m);
 });
+
+test('stackhog dps given an lm or kf listing says what it is instead of rebuilding nonsense', () => {
+  const lm = stackhog('dps', repoPath('test-data', 'windbg', 'blog-lm.txt'));
+  assert.equal(lm.status, ExitCode.BadInput, lm.stderr);
+  assert.equal(lm.stdout, '');
+  assert.match(lm.stderr, /^stackhog: .+blog-lm\.txt: this is WinDbg's lm output \(a module list\), not dps: give it as --lm /m);
+  const kf = stackhog('dps', repoPath('test-data', 'windbg', 'blog-kf.txt'));
+  assert.equal(kf.status, ExitCode.BadInput, kf.stderr);
+  assert.match(kf.stderr, /^stackhog: .+blog-kf\.txt: this is a WinDbg k\/kf stack listing, not dps output/m);
+});

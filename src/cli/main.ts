@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { analyze, DEFAULT_MAX_STACK_BYTES } from '../analyze/process.js';
 import { analyzeDps } from '../analyze/windbg-stack.js';
+import { listingKind } from '../formats/windbg-text/index.js';
 import { DEFAULT_NOT_CULPRITS } from '../analyze/kernel-crash.js';
 import { FormatError, OptionError } from '../io/errors.js';
 import { FileDirectories } from '../node/directories.js';
@@ -264,6 +265,9 @@ async function runDps(path: string, opts: DpsOptions): Promise<number> {
   } catch (e) {
     return cannotOpen(path, e);
   }
+  const kind = listingKind(dps);
+  if (kind === 'lm') throw new CliError(`${path}: this is WinDbg's lm output (a module list), not dps: give it as --lm ${path} beside a dps capture of the stack`, ExitCode.BadInput);
+  if (kind === 'k') throw new CliError(`${path}: this is a WinDbg k/kf stack listing, not dps output: stackhog dps rebuilds a stack from raw stack memory (capture it with 'dps <esp> L2000', or dqs on x64)`, ExitCode.BadInput);
   if (opts.lm !== undefined) {
     try {
       lm = await readFile(opts.lm, 'utf8');
