@@ -259,7 +259,7 @@ async function loadStack(snapshot: Snapshot, thread: Thread, warnings: string[],
     // The innermost part of the stack (its low addresses) matters most: keep that when capping.
     return await snapshot.memory.loadStack({ ...desc, size: Math.min(desc.size, maxBytes) });
   } catch (e) {
-    warnings.push(`thread ${thread.id}: stack memory unreadable: ${e instanceof Error ? e.message : String(e)}`);
+    warnings.push(`thread 0x${thread.id.toString(16)}: stack memory unreadable: ${e instanceof Error ? e.message : String(e)}`);
     return undefined;
   }
 }
