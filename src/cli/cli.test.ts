@@ -316,3 +316,17 @@ test('stackhog dps given an lm or kf listing says what it is instead of rebuildi
   assert.equal(kf.status, ExitCode.BadInput, kf.stderr);
   assert.match(kf.stderr, /^stackhog: .+blog-kf\.txt: this is a WinDbg k\/kf stack listing, not dps output/m);
 });
+
+test('Crashpad annotations (simple and per module) are in the text report, not only in JSON', needsCorpus, () => {
+  const mac = stackhog(corpusPath('rust-minidump', 'simple-crashpad.dmp'));
+  assert.equal(mac.status, ExitCode.Ok, mac.stderr);
+  assert.match(
+    mac.stdout,
+    /\nCrashpad annotations:\n {2}report id 42f9de72-518a-43dd-97d7-8ddc328d3662, client id 6fd2b3b9-9833-4b2f-bbf7-0bcf501bad7e\n {2}hello = world\n {2}libsystem_c\.dylib: abort\(\) called\n {2}.+: dyld2 mode\n/,
+  );
+  const ios = stackhog(corpusPath('breakpad', 'minidump_crashpad_annotation.dmp'));
+  assert.equal(ios.status, ExitCode.Ok, ios.stderr);
+  assert.match(ios.stdout, /\n {2}crashpad = yes\n {2}plat = iOS\n {2}prod = xcuitest\n {2}ver = 1\n/);
+  assert.match(ios.stdout, /\n {2}libsystem_sim_platform\.dylib: CoreSimulator 857\.14 - Device: iPhone 14 Pro Max /);
+  assert.doesNotMatch(stackhog(corpusPath('breakpad', 'minidump2.dmp')).stdout, /Crashpad annotations/);
+});

@@ -43,6 +43,7 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
   } else if (!analysis.kernel) {
     out.push('Process uptime: not available');
   }
+  if (snapshot.crashpad) out.push('', ...renderCrashpad(analysis));
   if (analysis.findings.length > 0) {
     out.push('');
     out.push(...renderFindings(analysis));
@@ -139,6 +140,26 @@ function renderDrivers(analysis: Analysis): string[] {
     for (const u of snapshot.kernel!.unloadedDrivers) out.push(`${hexPad(u.start, digits)} - ${hexPad(u.end, digits)}  ${u.name}`);
   }
   return out;
+}
+
+/** MINIDUMP_CRASHPAD_INFO: the report's ids, the process's simple annotations, then each module's (list and simple). */
+function renderCrashpad(analysis: Analysis): string[] {
+  const c = analysis.snapshot.crashpad!;
+  const modules = analysis.snapshot.modules;
+  const out = ['Crashpad annotations:', `  report id ${printable(c.reportId)}, client id ${printable(c.clientId)}`];
+  for (const [key, value] of c.simpleAnnotations) out.push(`  ${printable(key)} = ${printable(value)}`);
+  for (const m of c.moduleAnnotations) {
+    const module = modules[m.moduleIndex];
+    const name = module ? moduleName(module) : `module #${m.moduleIndex}`;
+    for (const a of m.listAnnotations) out.push(`  ${name}: ${printable(a)}`);
+    for (const [key, value] of m.simpleAnnotations) out.push(`  ${name}: ${printable(key)} = ${printable(value)}`);
+  }
+  return out;
+}
+
+/** Text the dump's writer chose, with control characters escaped: one line each, no terminal escapes. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** A PE TimeDateStamp in UTC; many Windows images carry a build hash instead of a time (reproducible builds). */
