@@ -201,12 +201,11 @@ const OPEN_FAILURES: Readonly<Record<string, string>> = {
   ENOTREG: 'not a regular file',
 };
 
-function cannotOpen(path: string, e: unknown): number {
+function cannotOpen(path: string, e: unknown): CliError {
   const code = (e as NodeJS.ErrnoException).code;
   const meaning = code === undefined ? undefined : OPEN_FAILURES[code];
   const why = code === undefined ? (e instanceof Error ? e.message : String(e)) : meaning ? `${meaning} (${code})` : code;
-  process.stderr.write(`stackhog: ${path}: cannot open: ${why}\n`);
-  return ExitCode.BadInput;
+  return new CliError(`${path}: cannot open: ${why}`, ExitCode.BadInput);
 }
 
 async function runDump(dump: string | undefined, opts: DumpOptions): Promise<number> {
@@ -220,7 +219,7 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
     file = await openDumpSource(path, opts.maxStreamBytes);
   } catch (e) {
     if (e instanceof StreamTooLargeError) throw e;
-    return cannotOpen(path, e);
+    throw cannotOpen(path, e);
   }
   const dirs = new FileDirectories(opts.symbols);
   const imageDirs = new FileDirectories(opts.modules);
@@ -263,7 +262,7 @@ async function runDps(path: string, opts: DpsOptions): Promise<number> {
   try {
     dps = await readFile(path, 'utf8');
   } catch (e) {
-    return cannotOpen(path, e);
+    throw cannotOpen(path, e);
   }
   const kind = listingKind(dps);
   if (kind === 'lm') throw new CliError(`${path}: this is WinDbg's lm output (a module list), not dps: give it as --lm ${path} beside a dps capture of the stack`, ExitCode.BadInput);
@@ -272,7 +271,7 @@ async function runDps(path: string, opts: DpsOptions): Promise<number> {
     try {
       lm = await readFile(opts.lm, 'utf8');
     } catch (e) {
-      return cannotOpen(opts.lm, e);
+      throw cannotOpen(opts.lm, e);
     }
   }
   const analysis = await analyzeDps(dps, lm, opts.start ? startRegisters(opts.start) : undefined);
