@@ -24,11 +24,15 @@ test('a spent time budget stops the walks and says so; the rest of the report is
   assert.equal(a.crash?.reason, 'EXCEPTION_STACK_OVERFLOW');
 });
 
-test('--max-stack-bytes keeps the innermost part of each stack', async () => {
+test('--max-stack-bytes keeps the innermost part of each stack, and says so for every stack it cut', async () => {
   const a = await overflow({ maxStackBytes: 0x10000 });
   const crashed = a.threads[a.crashingThreadIndex!]!;
   assert.equal(crashed.stackMemory!.size, 0x10000);
   // 0x10000 bytes hold about 0x10000 / 0x240 frames of the recursion.
   assert.ok(crashed.frames.length > 100 && crashed.frames.length < 0x10000 / 0x240 + 3, `${crashed.frames.length} frames`);
-  assert.deepEqual(a.limits, []);
+  // Both threads' stacks are larger than the cap: each cut is a limit hit (the CLI exits 4).
+  assert.deepEqual(a.limits, [
+    'thread 0x104: only the innermost 65536 of 1043344 stack bytes were loaded and searched (the stack byte limit)',
+    'thread 0x108: only the innermost 65536 of 1040384 stack bytes were loaded and searched (the stack byte limit)',
+  ]);
 });

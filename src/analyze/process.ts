@@ -13,7 +13,7 @@ import { crashReason, explainCrash } from './crash-reason.js';
 import { rustMinidumpCrashReason } from './crash-reason-rust.js';
 import { symbolizeFromExports } from './export-symbols.js';
 import { reconstructAfterWalk } from './reconstruct-thread.js';
-import type { StartTriple } from '../unwind/reconstruct/index.js';
+import { checkStart, type StartRegisters } from './start.js';
 import type { Finding } from './findings.js';
 import { decodeX86Prologue } from './prologue.js';
 import { findRecursion, findRepeatedBlock } from './recursion.js';
@@ -113,10 +113,7 @@ export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions =
     let context = crashed && exception?.context ? exception.context : thread.context;
     if (options.start && (crashed || (requestingId === undefined && threads.length === 0))) context = startContext(context, snapshot, options.start);
     const analysed = await analyzeThread(env, thread, context, crashed);
-    if (analysed.stoppedBy === 'time' && !limits.some((l) => l.startsWith('time'))) {
-      limits.push(`time budget of ${options.timeoutMs} ms ran out: thread 0x${thread.id.toString(16)} and the threads after it were not walked to the end`);
-    }
-    if (analysed.stoppedBy === 'frames') limits.push(`thread 0x${thread.id.toString(16)}: the walk stopped at the limit of ${walkOptions.maxFrames} frames`);
+    limits.push(...limitsHit(analysed, { timeoutMs: options.timeoutMs, maxFrames: walkOptions.maxFrames, maxStackBytes: env.maxStackBytes }, limits));
     await symbolizeFromExports(analysed.frames, images);
     await decodeX86Prologues(analysed, env.code);
     const usage = await measureStack(snapshot, analysed);
@@ -190,6 +187,28 @@ async function lastErrorValues(snapshot: Snapshot): Promise<Map<number, number>>
   return out;
 }
 
+/**
+ * Every resource limit a thread's analysis hit, in one place: each makes the report partial, so each
+ * is said (the report's limits, the CLI's exit code 4). The time budget is said once, for the first thread.
+ */
+function limitsHit(
+  t: ThreadAnalysis,
+  bounds: { readonly timeoutMs: number | undefined; readonly maxFrames: number; readonly maxStackBytes: number },
+  earlier: readonly string[],
+): string[] {
+  const id = `thread 0x${t.thread.id.toString(16)}`;
+  const out: string[] = [];
+  if (t.stoppedBy === 'time' && !earlier.some((l) => l.startsWith('time'))) {
+    out.push(`time budget of ${bounds.timeoutMs} ms ran out: ${id} and the threads after it were not walked to the end`);
+  }
+  if (t.stoppedBy === 'frames') out.push(`${id}: the walk stopped at the limit of ${bounds.maxFrames} frames`);
+  const stackSize = t.thread.stack?.size;
+  if (t.stackMemory && stackSize !== undefined && stackSize > bounds.maxStackBytes) {
+    out.push(`${id}: only the innermost ${bounds.maxStackBytes} of ${stackSize} stack bytes were loaded and searched (the stack byte limit)`);
+  }
+  return out;
+}
+
 /** Default cap on the stack bytes loaded per thread: far above any real stack (1 MiB on Windows, 8 MiB on Linux). */
 export const DEFAULT_MAX_STACK_BYTES = 64 * 1024 * 1024;
 
@@ -241,13 +260,14 @@ async function analyzeThread(
 }
 
 /** The crashing thread's context with `--start` registers in place of its ip, sp and frame pointer. */
-function startContext(context: CpuContext | undefined, snapshot: Snapshot, start: StartTriple): CpuContext {
+function startContext(context: CpuContext | undefined, snapshot: Snapshot, given: StartRegisters): CpuContext {
   const cpu = context?.cpu ?? snapshot.system.cpu;
+  const start = checkStart(given, cpu);
   const regs = specialRegisters(cpu);
   const registers = new Map(context?.registers ?? []);
   registers.set(regs.ip, start.instructionPtr);
   registers.set(regs.sp, start.stackPtr);
-  if (start.basePtr !== 0n || cpu === 'x86') registers.set(regs.fp, start.basePtr);
+  if (given.basePtr !== undefined) registers.set(regs.fp, start.basePtr);
   return { cpu, registers };
 }
 
@@ -259,7 +279,7 @@ async function loadStack(snapshot: Snapshot, thread: Thread, warnings: string[],
     // The innermost part of the stack (its low addresses) matters most: keep that when capping.
     return await snapshot.memory.loadStack({ ...desc, size: Math.min(desc.size, maxBytes) });
   } catch (e) {
-    warnings.push(`thread ${thread.id}: stack memory unreadable: ${e instanceof Error ? e.message : String(e)}`);
+    warnings.push(`thread 0x${thread.id.toString(16)}: stack memory unreadable: ${e instanceof Error ? e.message : String(e)}`);
     return undefined;
   }
 }

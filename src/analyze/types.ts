@@ -8,10 +8,10 @@ import type { ModuleIndex } from '../model/module-index.js';
 import type { Module, Snapshot, Thread } from '../model/snapshot.js';
 import type { SymbolProvider } from '../symbolize/provider.js';
 import type { StackFrame } from '../unwind/frame.js';
-import type { StartTriple } from '../unwind/reconstruct/index.js';
 import type { CodeReader, WalkOptions } from '../unwind/walker.js';
 import type { Finding } from './findings.js';
 import type { Recursion } from './recursion.js';
+import type { StartRegisters } from './start.js';
 
 export interface AnalyzeOptions {
   readonly symbols?: SymbolProvider;
@@ -20,8 +20,8 @@ export interface AnalyzeOptions {
   readonly walk?: Partial<WalkOptions>;
   /** Walk only the crashing (or requesting) thread. */
   readonly crashedThreadOnly?: boolean;
-  /** Start the crashing thread's walk here instead of its context (WinDbg's `k = BasePtr StackPtr InstructionPtr`). */
-  readonly start?: StartTriple;
+  /** Start the crashing thread's walk here instead of its context (WinDbg's `k = BasePtr StackPtr InstructionPtr`); a count that does not fit its CPU throws OptionError. */
+  readonly start?: StartRegisters;
   /** Rebuild stacks the walk gives up on from the raw stack (default true). */
   readonly reconstruct?: boolean;
   /** Wall-clock budget for the whole analysis, in milliseconds; what is left undone is reported in `limits`. */
@@ -170,7 +170,7 @@ export interface Analysis {
   readonly warnings: readonly string[];
   /** Things worth knowing that are not problems with the input (e.g. an image file that did not match). */
   readonly notes: readonly string[];
-  /** Resource limits the analysis hit (time budget, frame limit): the report is partial there. */
+  /** Resource limits the analysis hit (time budget, frame limit, stack byte limit): the report is partial there. */
   readonly limits: readonly string[];
   /** For a Windows kernel dump: the bugcheck explained, the probable culprit and the bucket. */
   readonly kernel?: KernelCrash | undefined;

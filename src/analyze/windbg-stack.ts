@@ -4,7 +4,8 @@ import type { KfRow } from './types.js';
 import type { Finding } from './findings.js';
 import { findRecursion, findRepeatedBlock } from './recursion.js';
 import { reentrancyFinding } from './stack-findings.js';
-import { reconstructStack, startCommand, walkFrom, type Chain, type ModuleRef, type RecoveredFrame, type StackView, type StartTriple } from '../unwind/reconstruct/index.js';
+import { reconstructStack, startCommand, walkFrom, type Chain, type ModuleRef, type RecoveredFrame, type StackView } from '../unwind/reconstruct/index.js';
+import { checkStart, type StartRegisters } from './start.js';
 
 /** Trap and system-call entries whose KTRAP_FRAME carries the interrupted caller (x86). */
 /** Captured stretches closer than this are one stack with a gap (an `<omitting output>`). */
@@ -116,10 +117,11 @@ export async function kfRowsForRecovered(view: StackView, frames: readonly Recov
 }
 
 /** Rebuilds the stack in a `dps`/`dqs` capture (optionally with `lm` ranges, or from a given start). */
-export async function analyzeDps(dpsText: string, lmText: string | undefined, start?: StartTriple): Promise<DpsAnalysis | undefined> {
+export async function analyzeDps(dpsText: string, lmText: string | undefined, given?: StartRegisters): Promise<DpsAnalysis | undefined> {
   const capture = parseDps(dpsText);
   const view = dpsStackView(capture, lmText === undefined ? [] : parseLm(lmText));
   if (!view) return undefined;
+  const start = given ? checkStart(given, view.cpu) : undefined;
   const found = await reconstructStack(view);
   let best = found.best;
   let frames = best?.frames ?? [];

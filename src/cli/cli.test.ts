@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { corpusPath, hasCorpus, needsCorpus, repoPath } from '../testing/corpus.js';
@@ -11,7 +11,12 @@ const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
 /** Runs the CLI; the only clock is a hang guard (spawnSync blocks, so node:test's timeout cannot fire). */
 function stackhog(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+  return stackhogWithInput(undefined, ...args);
+}
+
+/** Runs the CLI with `input` piped to its stdin (a pipe, not a file: no positional reads there). */
+function stackhogWithInput(input: Uint8Array | undefined, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024, ...(input ? { input } : {}) });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -172,4 +177,156 @@ test('--findings-only prints just the findings, and findings are not errors (exi
   assert.deepEqual(Object.keys(parsed), ['findings']);
   assert.ok(parsed.findings.some((f) => f.kind === 'executable_heap'));
   assert.equal(stackhog(corpusPath('breakpad', 'minidump2.dmp'), '--findings-only').stdout, 'No findings.\n');
+});
+
+test('-m or -s before the dump (a Breakpad habit) is a usage error naming the file, never the bundled sample', needsCorpus, () => {
+  const dump = corpusPath('breakpad', 'minidump2.dmp');
+  for (const flag of ['-m', '-s', '--modules', '--symbols']) {
+    const r = stackhog(flag, dump);
+    assert.equal(r.status, ExitCode.Usage, `${flag}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /minidump2\.dmp: a file, not a directory/);
+  }
+  const missing = stackhog(dump, '--symbols', '/no/such/dir');
+  assert.equal(missing.status, ExitCode.Usage, missing.stderr);
+  assert.match(missing.stderr, /^stackhog: --symbols \/no\/such\/dir: no such directory/);
+  assert.equal(stackhog(dump, '--modules', '/no/such/dir').status, ExitCode.Usage);
+  // A symbol directory without a dump: the sample would hide that the dump is missing.
+  const noDump = stackhog('-s', corpusPath('breakpad', 'symbols'));
+  assert.equal(noDump.status, ExitCode.Usage, noDump.stderr);
+  assert.match(noDump.stderr, /^stackhog: no dump given/);
+});
+
+test('with only output options, the bundled sample is still analysed', () => {
+  const r = stackhog('-f', 'json', '--threads', 'crashed');
+  assert.equal(r.status, ExitCode.Ok, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { crash_info: { type: string } }).crash_info.type, 'EXCEPTION_STACK_OVERFLOW');
+});
+
+test('a report that cannot be written (disk full) is an error on stderr, exit 2', { skip: process.platform === 'linux' ? false : '/dev/full is Linux' }, () => {
+  const full = openSync('/dev/full', 'w');
+  try {
+    const r = spawnSync(process.execPath, [MAIN], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', full, 'pipe'] });
+    assert.equal(r.status, ExitCode.BadInput, r.stderr);
+    assert.match(r.stderr, /^stackhog: cannot write the report to stdout \(ENOSPC\)/m);
+  } finally {
+    closeSync(full);
+  }
+});
+
+test('a reader that went away (| head) is not an error: quiet, exit 0', async () => {
+  const child = spawn(process.execPath, [MAIN], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Closing our end before the report is written: the CLI's write gets EPIPE.
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  assert.equal(status, ExitCode.Ok, stderr);
+  assert.equal(stderr, '');
+});
+
+test('every limit hit says so and exits 4: --max-stack-bytes as --max-frames (stderr, the text report, JSON warnings)', needsCorpus, () => {
+  const dump = corpusPath('breakpad', 'stack_exhaustion.dmp');
+  for (const [flag, value, said] of [
+    ['--max-stack-bytes', '4096', /^stackhog: limit: thread 0x1670: only the innermost 4096 of \d+ stack bytes were loaded and searched/m],
+    ['--max-frames', '3', /^stackhog: limit: thread 0x1670: the walk stopped at the limit of 3 frames/m],
+  ] as const) {
+    const text = stackhog(dump, flag, value, '--threads', 'crashed');
+    assert.equal(text.status, ExitCode.Limit, `${flag}: ${text.stderr}`);
+    assert.match(text.stderr, said);
+    assert.match(text.stdout, /\nLimits \(the report is partial there\):\n {2}limit: thread 0x1670: /);
+    const json = stackhog(dump, flag, value, '--format', 'json');
+    assert.equal(json.status, ExitCode.Limit, json.stderr);
+    const warnings = (JSON.parse(json.stdout) as { warnings: string[] }).warnings;
+    assert.ok(warnings.some((w) => w.startsWith('limit: thread 0x1670: ')), warnings.join('; '));
+  }
+});
+
+test('a directory given as the dump says so (EISDIR), not ENOENT', needsCorpus, () => {
+  const r = stackhog(corpusPath('breakpad'));
+  assert.equal(r.status, ExitCode.BadInput, r.stderr);
+  assert.match(r.stderr, /^stackhog: .+\/breakpad: cannot open: is a directory \(EISDIR\)$/m);
+});
+
+test('a dump piped in (- or /dev/stdin) is read into memory and analysed like the file; more than --max-stream-bytes is refused', needsCorpus, () => {
+  const path = corpusPath('breakpad', 'minidump2.dmp');
+  const fromFile = stackhog(path);
+  assert.equal(fromFile.status, ExitCode.Ok, fromFile.stderr);
+  for (const name of ['-', '/dev/stdin']) {
+    const piped = stackhogWithInput(readFileSync(path), name);
+    assert.equal(piped.status, ExitCode.Ok, `${name}: ${piped.stderr}`);
+    assert.equal(piped.stdout, fromFile.stdout);
+  }
+  if (process.platform !== 'win32') {
+    // A shell pipe (spawnSync's input is a socket), and a file on stdin: read in place by the
+    // descriptor, never whole, so a stream cap far below its size does not matter.
+    for (const command of ['cat "$1" | "$2" "$3" /dev/stdin', '"$2" "$3" - --max-stream-bytes 4096 < "$1"', '"$2" "$3" /dev/stdin --max-stream-bytes 4096 < "$1"']) {
+      const r = spawnSync('/bin/sh', ['-c', command, 'sh', path, process.execPath, MAIN], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, ExitCode.Ok, `${command}: ${r.stderr}`);
+      assert.equal(r.stdout, fromFile.stdout, command);
+    }
+  }
+  const capped = stackhogWithInput(readFileSync(path), '-', '--max-stream-bytes', '4096');
+  assert.equal(capped.status, ExitCode.Limit, capped.stderr);
+  assert.equal(capped.stdout, '');
+  assert.match(capped.stderr, /^stackhog: <stdin>: more than 4096 bytes \(--max-stream-bytes\)/);
+});
+
+test('--start takes the registers of the dump\'s CPU: a wrong count is a usage error naming the expected form', needsCorpus, () => {
+  const x86 = stackhog(corpusPath('breakpad', 'stack_exhaustion.dmp'), '--start', '0x103130,0xdea6a7');
+  assert.equal(x86.status, ExitCode.Usage, x86.stderr);
+  assert.equal(x86.stdout, '');
+  assert.match(x86.stderr, /^stackhog: --start: an x86 thread takes ebp,esp,eip \(3 registers\), not 2$/m);
+  const x64 = stackhog(corpusPath('rust-minidump', 'simple-crashpad.dmp'), '--start', '1,2,3');
+  assert.equal(x64.status, ExitCode.Usage, x64.stderr);
+  assert.match(x64.stderr, /^stackhog: --start: an amd64 thread takes rsp,rip \(2 registers\), not 3$/m);
+  // dps: the capture's word width says the CPU (blog-dps.txt is x86).
+  const dps = stackhog('dps', repoPath('test-data', 'windbg', 'blog-dps.txt'), '--start', '1,2');
+  assert.equal(dps.status, ExitCode.Usage, dps.stderr);
+  assert.match(dps.stderr, /^stackhog: --start: an x86 thread takes ebp,esp,eip \(3 registers\), not 2$/m);
+});
+
+test('--version prints stackhog and the package version', () => {
+  const { version } = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { version: string };
+  const r = stackhog('--version');
+  assert.equal(r.status, ExitCode.Ok, r.stderr);
+  assert.equal(r.stdout, `stackhog ${version}\n`);
+});
+
+test('--help shows no empty default for repeatable options', () => {
+  const r = stackhog('--help');
+  assert.equal(r.status, ExitCode.Ok, r.stderr);
+  assert.doesNotMatch(r.stdout, /default: \[\]/);
+  assert.match(r.stdout, /--symbols <dir>/);
+});
+
+test('--findings-only has no kf form: a usage error naming the formats it has', () => {
+  const r = stackhog('--findings-only', '-f', 'kf');
+  assert.equal(r.status, ExitCode.Usage, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^stackhog: --findings-only prints text or json, not kf/m);
+});
+
+test('stackhog dps given an lm or kf listing says what it is instead of rebuilding nonsense', () => {
+  const lm = stackhog('dps', repoPath('test-data', 'windbg', 'blog-lm.txt'));
+  assert.equal(lm.status, ExitCode.BadInput, lm.stderr);
+  assert.equal(lm.stdout, '');
+  assert.match(lm.stderr, /^stackhog: .+blog-lm\.txt: this is WinDbg's lm output \(a module list\), not dps: give it as --lm /m);
+  const kf = stackhog('dps', repoPath('test-data', 'windbg', 'blog-kf.txt'));
+  assert.equal(kf.status, ExitCode.BadInput, kf.stderr);
+  assert.match(kf.stderr, /^stackhog: .+blog-kf\.txt: this is a WinDbg k\/kf stack listing, not dps output/m);
+});
+
+test('Crashpad annotations (simple and per module) are in the text report, not only in JSON', needsCorpus, () => {
+  const mac = stackhog(corpusPath('rust-minidump', 'simple-crashpad.dmp'));
+  assert.equal(mac.status, ExitCode.Ok, mac.stderr);
+  assert.match(
+    mac.stdout,
+    /\nCrashpad annotations:\n {2}report id 42f9de72-518a-43dd-97d7-8ddc328d3662, client id 6fd2b3b9-9833-4b2f-bbf7-0bcf501bad7e\n {2}hello = world\n {2}libsystem_c\.dylib: abort\(\) called\n {2}.+: dyld2 mode\n/,
+  );
+  const ios = stackhog(corpusPath('breakpad', 'minidump_crashpad_annotation.dmp'));
+  assert.equal(ios.status, ExitCode.Ok, ios.stderr);
+  assert.match(ios.stdout, /\n {2}crashpad = yes\n {2}plat = iOS\n {2}prod = xcuitest\n {2}ver = 1\n/);
+  assert.match(ios.stdout, /\n {2}libsystem_sim_platform\.dylib: CoreSimulator 857\.14 - Device: iPhone 14 Pro Max /);
+  assert.doesNotMatch(stackhog(corpusPath('breakpad', 'minidump2.dmp')).stdout, /Crashpad annotations/);
 });

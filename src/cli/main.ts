@@ -1,23 +1,26 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { analyze, DEFAULT_MAX_STACK_BYTES } from '../analyze/process.js';
 import { analyzeDps } from '../analyze/windbg-stack.js';
+import { listingKind } from '../formats/windbg-text/index.js';
 import { DEFAULT_NOT_CULPRITS } from '../analyze/kernel-crash.js';
-import { FormatError } from '../io/errors.js';
+import { FormatError, OptionError } from '../io/errors.js';
 import { FileDirectories } from '../node/directories.js';
-import { openFileSource } from '../node/file-source.js';
+import { DEFAULT_MAX_STREAM_BYTES, openDumpSource, StreamTooLargeError } from '../node/file-source.js';
 import { toJson } from '../report/json.js';
 import { renderKf } from '../report/kf.js';
 import { dpsJson, renderDps } from '../report/dps.js';
 import { renderFindings, renderText } from '../report/text.js';
 import { SymbolStoreProvider } from '../symbolize/store-provider.js';
-import type { StartTriple } from '../unwind/reconstruct/index.js';
+import type { StartRegisters } from '../analyze/start.js';
 import { defaultWalkOptions } from '../unwind/walker.js';
 import { ExitCode } from './exit-codes.js';
 
 const SAMPLE = fileURLToPath(new URL('../../samples/stack_exhaustion.dmp', import.meta.url));
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 interface DumpOptions {
   symbols: string[];
@@ -31,8 +34,13 @@ interface DumpOptions {
   timeout: number;
   maxStackBytes: number;
   symbolCache: number;
+  maxStreamBytes: number;
   notCulprit: string[];
 }
+
+/** Repeatable options have no default, so --help shows no empty `[]`: absent is undefined. */
+type RepeatableFlag = 'symbols' | 'modules' | 'notCulprit';
+type DumpFlags = Omit<DumpOptions, RepeatableFlag> & Partial<Pick<DumpOptions, RepeatableFlag>>;
 
 interface DpsOptions {
   lm: string | undefined;
@@ -47,14 +55,16 @@ function positiveInt(value: string): number {
   return n;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
-/** `ebp,esp,eip` (x86) or `rsp,rip` (x64/arm64), hex with or without 0x and WinDbg's backticks. */
+const START_FORMS = "'ebp,esp,eip' (x86), 'rsp,rip' (x64), 'sp,pc' or 'fp,sp,pc' (ARM64)";
+
+/** `ebp,esp,eip` (x86), `rsp,rip` (x64), `[fp,]sp,pc` (ARM64), hex with or without 0x and WinDbg's backticks; the dump's CPU checks the count. */
 function startValues(value: string): bigint[] {
   const parts = value.split(/[,\s]+/).filter(Boolean);
-  if (parts.length < 2 || parts.length > 3) throw new InvalidArgumentError('expected ebp,esp,eip or rsp,rip');
+  if (parts.length < 2 || parts.length > 3) throw new InvalidArgumentError(`expected ${START_FORMS}`);
   return parts.map((p) => {
     const hex = p.replace(/`/g, '').replace(/^0x/i, '');
     if (!/^[0-9a-f]+$/i.test(hex)) throw new InvalidArgumentError(`'${p}' is not a hex address`);
@@ -62,42 +72,70 @@ function startValues(value: string): bigint[] {
   });
 }
 
-function startTriple(values: bigint[]): StartTriple {
+function startRegisters(values: bigint[]): StartRegisters {
   return values.length === 3
     ? { basePtr: values[0]!, stackPtr: values[1]!, instructionPtr: values[2]! }
-    : { basePtr: 0n, stackPtr: values[0]!, instructionPtr: values[1]! };
+    : { stackPtr: values[0]!, instructionPtr: values[1]! };
 }
 
 type Job = () => Promise<number>;
+
+/** A failure the shell explains in one line (`stackhog: <message>`) and ends with `exitCode`. */
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** `--symbols` and `--modules` name directories: a file there is usually the dump the option swallowed. */
+async function checkDirectories(option: string, dirs: readonly string[]): Promise<void> {
+  for (const dir of dirs) {
+    const info = await stat(dir).catch((e: unknown) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      const what = code === 'ENOENT' || code === 'ENOTDIR' ? 'no such directory' : `cannot open (${code ?? String(e)})`;
+      throw new CliError(`${option} ${dir}: ${what}`, ExitCode.Usage);
+    });
+    if (info.isDirectory()) continue;
+    const hint = option === '--modules' ? " (-m is --modules <dir>, not Breakpad's machine output)" : '';
+    throw new CliError(`${option} ${dir}: a file, not a directory${hint}; give the dump as the argument: stackhog <dump> ${option} <dir>`, ExitCode.Usage);
+  }
+}
 
 function program(setJob: (job: Job) => void): Command {
   const root = new Command()
     .name('stackhog')
     .description('Stack forensics for crash dumps: walks every thread of a minidump or the bugcheck thread of a Windows kernel dump, measures who used the stack and explains the crash.')
-    .argument('[dump]', 'minidump or Windows kernel dump (MEMORY.DMP, Minidump\\*.dmp) (default: a bundled sample, a real stack overflow)')
-    .option('-s, --symbols <dir>', 'Breakpad symbol store directory (repeatable; first hit wins)', collect, [] as string[])
-    .option('-m, --modules <dir>', 'directory of module images (.exe/.dll), flat or symbol-server layout (repeatable)', collect, [] as string[])
+    .argument('[dump]', "minidump or Windows kernel dump (MEMORY.DMP, Minidump\\*.dmp); '-' reads it from stdin (default: a bundled sample, a real stack overflow)")
+    .option('-s, --symbols <dir>', 'Breakpad symbol store directory (repeatable; first hit wins)', collect)
+    .option('-m, --modules <dir>', 'directory of module images (.exe/.dll), flat or symbol-server layout (repeatable)', collect)
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'kf']).default('text'))
     .addOption(new Option('--threads <which>', 'threads to report').choices(['all', 'crashed']).default('all'))
     .option('--max-frames <n>', 'stop each walk after this many frames', positiveInt, defaultWalkOptions.maxFrames)
-    .option('--start <regs>', "walk the crashing thread from these registers instead of its context: 'ebp,esp,eip' (x86) or 'rsp,rip'", startValues)
+    .option('--start <regs>', `walk the crashing thread from these registers instead of its context: ${START_FORMS}`, startValues)
     .option('--timeout <seconds>', 'wall-clock budget for the whole analysis; what is left is reported as partial', positiveInt, 120)
     .option('--max-stack-bytes <n>', 'load and search at most this many bytes of each thread stack', positiveInt, DEFAULT_MAX_STACK_BYTES)
     .option('--symbol-cache <files>', 'symbol files kept indexed in memory at once', positiveInt, 256)
-    .option('--not-culprit <name>', 'kernel dumps: never name this module as the probable cause (repeatable; adds to the kernel, HAL and framework list)', collect, [] as string[])
+    .option('--max-stream-bytes <n>', 'a dump read from stdin or a pipe is held in memory: refuse one larger than this (files are never read whole)', positiveInt, DEFAULT_MAX_STREAM_BYTES)
+    .option('--not-culprit <name>', 'kernel dumps: never name this module as the probable cause (repeatable; adds to the kernel, HAL and framework list)', collect)
     .option('--findings-only', 'print only the findings (stack overflow, recursion, code outside modules, ...)')
     .option('--no-pretty', 'compact JSON')
+    .version(`stackhog ${VERSION}`, '-V, --version', 'print the version')
     .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride()
-    .action((dump: string | undefined, opts: DumpOptions) => setJob(() => runDump(dump ?? SAMPLE, opts)));
+    .action((dump: string | undefined, flags: DumpFlags) =>
+      setJob(() => runDump(dump, { ...flags, symbols: flags.symbols ?? [], modules: flags.modules ?? [], notCulprit: flags.notCulprit ?? [] })),
+    );
   root
     .command('dps')
     .description("rebuild a stack from WinDbg's dps/dds/dqs output (and optionally lm), printed as kf")
     .argument('<file>', 'a text file with the dps output')
     .option('--lm <file>', "a text file with WinDbg's lm output (module ranges)")
     .addOption(new Option('-f, --format <format>', 'output format').choices(['kf', 'json']).default('kf'))
-    .option('--start <regs>', "start there instead of the best chain found: 'ebp,esp,eip' (x86) or 'rsp,rip'", startValues)
+    .option('--start <regs>', `start there instead of the best chain found: ${START_FORMS}`, startValues)
     .option('--no-pretty', 'compact JSON')
     .showHelpAfterError()
     .exitOverride()
@@ -105,30 +143,83 @@ function program(setJob: (job: Job) => void): Command {
   return root;
 }
 
+/**
+ * The bundled sample stands in for a missing dump only when nothing else was meant for one: an option
+ * that takes a path or registers (-m, -s, --start, ...) without a dump has most likely swallowed it.
+ */
+function sample(opts: DumpOptions): string {
+  const given = [
+    opts.symbols.length > 0 && '--symbols',
+    opts.modules.length > 0 && '--modules',
+    opts.start !== undefined && '--start',
+    opts.notCulprit.length > 0 && '--not-culprit',
+  ].filter((o): o is string => o !== false);
+  if (given.length > 0) throw new CliError(`no dump given (${given.join(', ')} need${given.length === 1 ? 's' : ''} one; the bundled sample runs only without them)`, ExitCode.Usage);
+  return SAMPLE;
+}
+
 async function run(argv: string[]): Promise<number> {
   let job: Job | undefined;
   const cmd = program((j) => (job = j));
   try {
     cmd.parse(argv);
+    return job ? await job() : ExitCode.Ok;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
-    throw e;
+    return failure(e);
   }
-  return job ? job() : ExitCode.Ok;
 }
 
-function cannotOpen(path: string, e: unknown): number {
+/** The one place that turns an error into a message and an exit code; anything else is a bug. */
+function failure(e: unknown): number {
+  // Commander has already printed its message (and the help).
+  if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+  if (e instanceof CliError) {
+    process.stderr.write(`stackhog: ${e.message}\n`);
+    return e.exitCode;
+  }
+  if (e instanceof StreamTooLargeError) {
+    process.stderr.write(`stackhog: ${e.message} (--max-stream-bytes): no report; pass the dump as a file path (read in place) or raise the cap\n`);
+    return ExitCode.Limit;
+  }
+  if (e instanceof OptionError) {
+    process.stderr.write(`stackhog: --${e.option.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ${e.reason}\n`);
+    return ExitCode.Usage;
+  }
+  if (e instanceof FormatError) {
+    process.stderr.write(`stackhog: ${e.message}\n`);
+    return ExitCode.BadInput;
+  }
+  throw e;
+}
+
+/** What the usual open failures mean, said before their code. */
+const OPEN_FAILURES: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EISDIR: 'is a directory',
+  EACCES: 'permission denied',
+  ENOTDIR: 'a part of the path is not a directory',
+  ENOTREG: 'not a regular file',
+};
+
+function cannotOpen(path: string, e: unknown): CliError {
   const code = (e as NodeJS.ErrnoException).code;
-  process.stderr.write(`stackhog: ${path}: cannot open (${code ?? (e instanceof Error ? e.message : String(e))})\n`);
-  return ExitCode.BadInput;
+  const meaning = code === undefined ? undefined : OPEN_FAILURES[code];
+  const why = code === undefined ? (e instanceof Error ? e.message : String(e)) : meaning ? `${meaning} (${code})` : code;
+  return new CliError(`${path}: cannot open: ${why}`, ExitCode.BadInput);
 }
 
-async function runDump(path: string, opts: DumpOptions): Promise<number> {
+async function runDump(dump: string | undefined, opts: DumpOptions): Promise<number> {
+  // The findings are a list, not a stack: kf (WinDbg's stack listing) has no form for them.
+  if (opts.findingsOnly && opts.format !== 'text' && opts.format !== 'json') throw new CliError(`--findings-only prints text or json, not ${opts.format}`, ExitCode.Usage);
+  await checkDirectories('--symbols', opts.symbols);
+  await checkDirectories('--modules', opts.modules);
+  const path = dump ?? sample(opts);
   let file;
   try {
-    file = await openFileSource(path);
+    file = await openDumpSource(path, opts.maxStreamBytes);
   } catch (e) {
-    return cannotOpen(path, e);
+    if (e instanceof StreamTooLargeError) throw e;
+    throw cannotOpen(path, e);
   }
   const dirs = new FileDirectories(opts.symbols);
   const imageDirs = new FileDirectories(opts.modules);
@@ -142,7 +233,7 @@ async function runDump(path: string, opts: DumpOptions): Promise<number> {
       timeoutMs: opts.timeout * 1000,
       maxStackBytes: opts.maxStackBytes,
       ...(opts.notCulprit.length > 0 ? { notCulprits: [...DEFAULT_NOT_CULPRITS, ...opts.notCulprit] } : {}),
-      ...(opts.start ? { start: startTriple(opts.start) } : {}),
+      ...(opts.start ? { start: startRegisters(opts.start) } : {}),
     });
     const output = opts.findingsOnly
       ? opts.format === 'json'
@@ -161,12 +252,6 @@ async function runDump(path: string, opts: DumpOptions): Promise<number> {
       return ExitCode.BadInput;
     }
     return analysis.limits.length > 0 ? ExitCode.Limit : ExitCode.Ok;
-  } catch (e) {
-    if (e instanceof FormatError) {
-      process.stderr.write(`stackhog: ${e.message}\n`);
-      return ExitCode.BadInput;
-    }
-    throw e;
   } finally {
     await Promise.all([file.close(), dirs.close(), imageDirs.close()]);
   }
@@ -178,16 +263,19 @@ async function runDps(path: string, opts: DpsOptions): Promise<number> {
   try {
     dps = await readFile(path, 'utf8');
   } catch (e) {
-    return cannotOpen(path, e);
+    throw cannotOpen(path, e);
   }
+  const kind = listingKind(dps);
+  if (kind === 'lm') throw new CliError(`${path}: this is WinDbg's lm output (a module list), not dps: give it as --lm ${path} beside a dps capture of the stack`, ExitCode.BadInput);
+  if (kind === 'k') throw new CliError(`${path}: this is a WinDbg k/kf stack listing, not dps output: stackhog dps rebuilds a stack from raw stack memory (capture it with 'dps <esp> L2000', or dqs on x64)`, ExitCode.BadInput);
   if (opts.lm !== undefined) {
     try {
       lm = await readFile(opts.lm, 'utf8');
     } catch (e) {
-      return cannotOpen(opts.lm, e);
+      throw cannotOpen(opts.lm, e);
     }
   }
-  const analysis = await analyzeDps(dps, lm, opts.start ? startTriple(opts.start) : undefined);
+  const analysis = await analyzeDps(dps, lm, opts.start ? startRegisters(opts.start) : undefined);
   if (!analysis) {
     process.stderr.write(`stackhog: ${path}: no dps/dds/dqs lines (address, value) found\n`);
     return ExitCode.BadInput;
@@ -197,13 +285,22 @@ async function runDps(path: string, opts: DpsOptions): Promise<number> {
   return ExitCode.Ok;
 }
 
-/** Writes to stdout, tolerating a closed pipe (e.g. `| head`). */
+/**
+ * Writes to stdout. A reader that went away (EPIPE, e.g. `| head`) is no error; any other write
+ * error (ENOSPC on a full disk, EIO) means the report is lost and is said so.
+ */
 function writeOut(text: string): Promise<void> {
-  return new Promise((resolve) => {
-    process.stdout.on('error', () => resolve());
-    process.stdout.write(text, () => resolve());
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (e) => {
+      const code = (e as NodeJS.ErrnoException | null | undefined)?.code;
+      if (!e || code === 'EPIPE') resolve();
+      else reject(new CliError(`cannot write the report to stdout (${code ?? e.message})`, ExitCode.BadInput));
+    });
   });
 }
+
+// A failed write also emits 'error'; the write's callback above is what handles it.
+process.stdout.on('error', () => undefined);
 
 run(process.argv).then(
   (code) => {

@@ -19,3 +19,17 @@ export class FormatError extends Error {
 export function isFormatError(e: unknown): e is FormatError {
   return e instanceof FormatError;
 }
+
+/** An analysis option that does not fit the input (e.g. start registers for another CPU): the caller's mistake, not the file's. */
+export class OptionError extends Error {
+  /** The option's name as the API spells it (`start`); shells map it to their own flag. */
+  readonly option: string;
+  readonly reason: string;
+
+  constructor(option: string, reason: string) {
+    super(`${option}: ${reason}`);
+    this.name = 'OptionError';
+    this.option = option;
+    this.reason = reason;
+  }
+}

@@ -1,3 +1,3 @@
 // stackhog's Node helpers: files read with positional reads, symbol directories on disk.
-export { openFileSource, openIfExists, type OpenFile } from './file-source.js';
+export { openDumpSource, openFileSource, openIfExists, readStream, DEFAULT_MAX_STREAM_BYTES, StreamTooLargeError, type OpenFile } from './file-source.js';
 export { FileDirectories } from './directories.js';

@@ -126,7 +126,8 @@ export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed
       : null,
     findings: analysis.findings.map((f) => findingJson(f, cpu)),
     ...(analysis.kernel ? kernelJson(analysis, cpu) : {}),
-    warnings: analysis.warnings,
+    // A limit hit makes the report partial: consumers of rust-minidump's schema read `warnings`.
+    warnings: [...analysis.warnings, ...analysis.limits.map((l) => `limit: ${l}`)],
   };
 }
 

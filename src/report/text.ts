@@ -44,6 +44,7 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
   } else if (!analysis.kernel) {
     out.push('Process uptime: not available');
   }
+  if (snapshot.crashpad) out.push('', ...renderCrashpad(analysis));
   if (analysis.findings.length > 0) {
     out.push('');
     out.push(...renderFindings(analysis));
@@ -87,6 +88,11 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
     out.push('');
     out.push('Warnings (the parts that could not be read):');
     for (const w of analysis.warnings) out.push(`  ${w}`);
+  }
+  if (analysis.limits.length > 0) {
+    out.push('');
+    out.push('Limits (the report is partial there):');
+    for (const l of analysis.limits) out.push(`  limit: ${l}`);
   }
   return out.join('\n') + '\n';
 }
@@ -135,6 +141,26 @@ function renderDrivers(analysis: Analysis): string[] {
     for (const u of snapshot.kernel!.unloadedDrivers) out.push(`${hexPad(u.start, digits)} - ${hexPad(u.end, digits)}  ${u.name}`);
   }
   return out;
+}
+
+/** MINIDUMP_CRASHPAD_INFO: the report's ids, the process's simple annotations, then each module's (list and simple). */
+function renderCrashpad(analysis: Analysis): string[] {
+  const c = analysis.snapshot.crashpad!;
+  const modules = analysis.snapshot.modules;
+  const out = ['Crashpad annotations:', `  report id ${printable(c.reportId)}, client id ${printable(c.clientId)}`];
+  for (const [key, value] of c.simpleAnnotations) out.push(`  ${printable(key)} = ${printable(value)}`);
+  for (const m of c.moduleAnnotations) {
+    const module = modules[m.moduleIndex];
+    const name = module ? moduleName(module) : `module #${m.moduleIndex}`;
+    for (const a of m.listAnnotations) out.push(`  ${name}: ${printable(a)}`);
+    for (const [key, value] of m.simpleAnnotations) out.push(`  ${name}: ${printable(key)} = ${printable(value)}`);
+  }
+  return out;
+}
+
+/** Text the dump's writer chose, with control characters escaped: one line each, no terminal escapes. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** A PE TimeDateStamp in UTC; many Windows images carry a build hash instead of a time (reproducible builds). */
@@ -208,7 +234,7 @@ function renderStack(t: ThreadAnalysis, cpu: Cpu): string[] {
       if (fixed !== undefined && fixed > 0) out.push(`    Prologue allocates 0x${fixed.toString(16)} bytes of locals`);
     }
   });
-  if (t.truncated) out.push(`    (walk stopped at the frame limit)`);
+  if (t.truncated) out.push(`    (walk stopped at the ${t.stoppedBy === 'time' ? 'time budget' : 'frame limit'})`);
   const r = (t as Partial<ThreadReport>).reconstruction;
   if (r) {
     if (r.used) out.push(`    Rebuilt from WinDbg's ${r.used}`);

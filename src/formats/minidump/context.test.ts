@@ -82,13 +82,13 @@ test('context: a record too short for its CPU is a warning naming the thread; th
   assert.equal(context, undefined);
   assert.equal(snapshot.threads.length, 1);
   assert.equal(snapshot.warnings.length, 1);
-  assert.match(snapshot.warnings[0]!, /synth\.dmp: thread 1 context at offset 0x[0-9a-f]+: amd64 CONTEXT of 200 bytes is too short \(needs 1232\)/);
+  assert.match(snapshot.warnings[0]!, /synth\.dmp: thread 0x1 context at offset 0x[0-9a-f]+: amd64 CONTEXT of 200 bytes is too short \(needs 1232\)/);
 });
 
 test('context: a record of an unknown CPU with unknown flags is a warning', async () => {
   const { context, snapshot } = await threadContext(undefined, new Uint8Array(64));
   assert.equal(context, undefined);
-  assert.match(snapshot.warnings[0]!, /thread 1 context.*cannot tell the CPU of a 64-byte context record/);
+  assert.match(snapshot.warnings[0]!, /thread 0x1 context.*cannot tell the CPU of a 64-byte context record/);
 });
 
 test('context: a CPU without a register layout (ppc) is a warning', async () => {

@@ -274,7 +274,7 @@ test('a thread stack past the end of the file is a warning; the thread keeps its
   const thread = snapshot.threads[0]!;
   assert.deepEqual(thread.stack, { base: 0x12f000n, size: 0x1000, fileOffset: undefined });
   assert.equal(thread.context!.registers.get('eip'), 0x401000n);
-  assert.match(snapshot.warnings.join('\n'), /thread 1 stack at offset 0x7ffff000 \(4096 bytes\) lies past the end of the file/);
+  assert.match(snapshot.warnings.join('\n'), /thread 0x1 stack at offset 0x7ffff000 \(4096 bytes\) lies past the end of the file/);
 });
 
 test('a thread stack with RVA 0 (wine) has no file offset and no warning', async () => {
@@ -291,7 +291,7 @@ test('a thread context past the end of the file, or 0xffffffff bytes long, is a 
     const snapshot = await read(new SynthMinidump().systemInfo({ cpu: 'x86', platform: 'windows' }).stream(Stream.ThreadList, rawThread({ base: 0x12f000, size: 16, rva: 'place' }, context)));
     assert.equal(snapshot.threads.length, 1);
     assert.equal(snapshot.threads[0]!.context, undefined);
-    assert.match(snapshot.warnings.join('\n'), /thread 1 context at offset/);
+    assert.match(snapshot.warnings.join('\n'), /thread 0x1 context at offset/);
   }
 });
 

@@ -455,7 +455,7 @@ async function parseThreadNames(source: ByteSource, r: Reader, warnings: string[
       continue;
     }
     try {
-      names.set(id, await readMinidumpString(source, Number(rva), `thread ${id} name`));
+      names.set(id, await readMinidumpString(source, Number(rva), `thread 0x${id.toString(16)} name`));
     } catch (e) {
       warnings.push(describe(e));
     }
@@ -493,14 +493,14 @@ async function parseThreadList(
     const contextLoc = readLocation(t, 40);
     let context: CpuContext | undefined;
     try {
-      context = await readContext(source, contextLoc, cpu, `thread ${id} context`);
+      context = await readContext(source, contextLoc, cpu, `thread 0x${id.toString(16)} context`);
     } catch (e) {
       warnings.push(describe(e));
     }
     // Some writers (wine's full-memory dumps) give the stack an RVA of 0: its bytes are then found by address.
     const stackInFile = stackLoc.rva !== 0 && stackLoc.rva + stackLoc.size <= source.size;
     if (stackLoc.size > 0 && stackLoc.rva !== 0 && !stackInFile) {
-      warnings.push(`${source.name}: thread ${id} stack at offset 0x${stackLoc.rva.toString(16)} (${stackLoc.size} bytes) lies past the end of the file`);
+      warnings.push(`${source.name}: thread 0x${id.toString(16)} stack at offset 0x${stackLoc.rva.toString(16)} (${stackLoc.size} bytes) lies past the end of the file`);
     }
     const stack = stackLoc.size > 0 ? { base: stackStart, size: stackLoc.size, fileOffset: stackInFile ? stackLoc.rva : undefined } : undefined;
     threads.push({
