@@ -17,6 +17,8 @@ export interface Snapshot {
   readonly process: ProcessInfo;
   readonly breakpad: BreakpadInfo | undefined;
   readonly crashpad: CrashpadInfo | undefined;
+  /** Breakpad's assertion stream (an invalid-parameter or pure-virtual-call handler wrote the dump). */
+  readonly assertion?: AssertionInfo | undefined;
   readonly linux: LinuxInfo | undefined;
   /** What a Windows kernel crash dump adds: header, bugcheck, processors, kernel structures. */
   readonly kernel?: KernelInfo | undefined;
@@ -33,6 +35,8 @@ export interface SystemInfo {
   /** Short OS identifier as in rust-minidump's JSON: "windows", "linux", "mac", ... */
   readonly osShort: string;
   readonly osVersion: string;
+  /** The CSDVersion string (service pack) when the dump has one, even empty; undefined when it has none. */
+  readonly csdVersion?: string | undefined;
   readonly cpuInfo: string;
   readonly cpuCount: number;
   readonly cpuMicrocode: string | undefined;
@@ -112,6 +116,16 @@ export interface ProcessInfo {
 export interface BreakpadInfo {
   readonly dumpThreadId: number | undefined;
   readonly requestingThreadId: number | undefined;
+}
+
+/** MDRawAssertionInfo: where an assertion handler was called. */
+export interface AssertionInfo {
+  readonly expression: string;
+  readonly function: string;
+  readonly file: string;
+  readonly line: number;
+  /** 1 invalid parameter, 2 pure virtual call (MD_ASSERTION_INFO_TYPE_*). */
+  readonly type: number;
 }
 
 export interface CrashpadInfo {
