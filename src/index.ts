@@ -13,4 +13,5 @@ export { SymbolStore, type SymbolFileOpener } from './symbolize/symbol-store.js'
 export { noSymbols, type SymbolProvider, type ModuleSymbols } from './symbolize/provider.js';
 export { loadSymbolFile } from './formats/breakpad-sym/index.js';
 export { renderText } from './report/text.js';
+export { renderBreakpad, renderBreakpadMachine } from './report/breakpad.js';
 export { toJson } from './report/json.js';

@@ -1,0 +1,332 @@
+// Google Breakpad's minidump_stackwalk output, byte for byte: the human form (`--format breakpad`)
+// and the pipe-delimited machine form (`-m`, `--format breakpad-machine`), as
+// src/processor/stackwalk_common.cc prints a ProcessState. Pure: the analysis in, a string out.
+import type { Analysis, ThreadAnalysis } from '../analyze/types.js';
+import type { AssertionInfo, Module, UnloadedModule } from '../model/snapshot.js';
+import { baseName } from '../symbolize/symbol-store.js';
+import type { StackFrame } from '../unwind/frame.js';
+import { hexPad } from './format.js';
+
+export interface BreakpadOptions {
+  /**
+   * Whether symbol directories were given. Without them minidump_stackwalk has no symbol
+   * supplier and flags no module as missing its symbols.
+   */
+  readonly symbolSupplier?: boolean;
+}
+
+/** One line of a thread's stack as Breakpad lists it: an inlined call or a physical frame. */
+export interface BreakpadFrame {
+  readonly frame: StackFrame;
+  readonly inline: boolean;
+  /** The code file's base name of the loaded (or unloaded) module holding the frame. */
+  readonly module: string | undefined;
+  readonly functionName: string | undefined;
+  /** The source file as the symbol file spells it (the human form prints its base name). */
+  readonly sourceFile: string | undefined;
+  readonly line: number;
+  /** From the source line's start, the function's, the module's base, or the absolute address. */
+  readonly offset: bigint;
+}
+
+/** `minidump_stackwalk DUMP [SYMDIR]`. */
+export function renderBreakpad(analysis: Analysis, options: BreakpadOptions = {}): string {
+  const out: string[] = [];
+  const { snapshot } = analysis;
+  const sys = snapshot.system;
+  const cpu = sys.cpu;
+  out.push(`Operating system: ${sys.os}`);
+  out.push(`                  ${osVersion(analysis)}`);
+  out.push(`CPU: ${cpu}`);
+  if (sys.cpuInfo) out.push(`     ${sys.cpuInfo}`);
+  out.push(`     ${sys.cpuCount} CPU${sys.cpuCount !== 1 ? 's' : ''}`);
+  out.push('');
+  // GL version, vendor and renderer come only from microdumps.
+  out.push('GPU: UNKNOWN');
+  out.push('');
+  const crash = analysis.crash;
+  if (crash) {
+    out.push(`Crash reason:  ${crash.reason}`);
+    out.push(`Crash address: 0x${crash.address.toString(16)}`);
+    if (crash.parameters.length > 0) {
+      out.push('Crash parameters:');
+      // Breakpad leaves every parameter's description empty.
+      for (const p of crash.parameters) out.push(`    value: ${hexPad(p, 16)}  description: `);
+    }
+  } else {
+    out.push('No crash');
+  }
+  const assertion = assertionText(snapshot.assertion);
+  if (assertion) out.push(`Assertion: ${assertion}`);
+  const uptime = processUptime(analysis);
+  out.push(uptime === undefined ? 'Process uptime: not available' : `Process uptime: ${uptime} seconds`);
+
+  const requesting = analysis.crashingThreadIndex;
+  if (requesting !== undefined) {
+    out.push('');
+    out.push(`Thread ${requesting} (${crash ? 'crashed' : 'requested dump, did not crash'})`);
+    out.push(...renderStack(analysis, analysis.threads[requesting]!, cpu));
+  }
+  analysis.threads.forEach((t, i) => {
+    if (i === requesting) return;
+    out.push('');
+    out.push(`Thread ${i}`);
+    out.push(...renderStack(analysis, t, cpu));
+  });
+
+  const modules = sortedModules(analysis);
+  if (modules.length > 0) {
+    out.push('');
+    out.push('Loaded modules:');
+    const mainBase = analysis.mainModule?.base;
+    const missing = options.symbolSupplier === false ? new Set<Module>() : modulesWithoutSymbols(analysis);
+    for (const m of modules) {
+      const warning = missing.has(m) ? `  (WARNING: No symbols, ${baseName(m.debugFile)}, ${m.debugId})` : '';
+      out.push(
+        `${hexPad(m.base, 8)} - ${hexPad(moduleEnd(m), 8)}  ${baseName(m.codeFile)}  ${m.version || '???'}${m.base === mainBase ? '  (main)' : ''}${warning}`,
+      );
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+/** `minidump_stackwalk -m DUMP [SYMDIR]`: OS, CPU, GPU, Crash and Module lines, a blank line, then every frame. */
+export function renderBreakpadMachine(analysis: Analysis): string {
+  const out: string[] = [];
+  const { snapshot } = analysis;
+  const sys = snapshot.system;
+  out.push(['OS', sys.os, osVersion(analysis)].map(stripSeparator).join('|'));
+  out.push(['CPU', sys.cpu, sys.cpuInfo].map(stripSeparator).join('|') + `|${sys.cpuCount}`);
+  out.push('GPU|||');
+  const requesting = analysis.crashingThreadIndex;
+  const thread = requesting === undefined ? '' : String(requesting);
+  const crash = analysis.crash;
+  if (crash) {
+    out.push(`Crash|${stripSeparator(crash.reason)}|0x${crash.address.toString(16)}|${thread}`);
+  } else {
+    // The assertion, when there is one, stands in for "No crash".
+    const assertion = assertionText(snapshot.assertion);
+    out.push(`Crash|${assertion ? stripSeparator(assertion) : 'No crash'}||${thread}`);
+  }
+  const mainBase = analysis.mainModule?.base;
+  for (const m of sortedModules(analysis)) {
+    const fields = [baseName(m.codeFile), m.version ?? '', baseName(m.debugFile), m.debugId].map(stripSeparator);
+    out.push(`Module|${fields.join('|')}|${hexPad(m.base, 8)}|${hexPad(moduleEnd(m), 8)}|${m.base === mainBase ? 1 : 0}`);
+  }
+  out.push('');
+  const order = analysis.threads.map((_, i) => i).filter((i) => i !== requesting);
+  if (requesting !== undefined) order.unshift(requesting);
+  for (const i of order) {
+    breakpadFrames(analysis, analysis.threads[i]!).forEach((f, n) => {
+      const head = `${i}|${n}|`;
+      if (f.module === undefined) {
+        out.push(`${head}||||0x${f.offset.toString(16)}`);
+      } else if (f.functionName === undefined) {
+        out.push(`${head}${stripSeparator(f.module)}||||0x${f.offset.toString(16)}`);
+      } else if (f.sourceFile === undefined) {
+        out.push(`${head}${stripSeparator(f.module)}|${stripSeparator(f.functionName)}|||0x${f.offset.toString(16)}`);
+      } else {
+        const fields = [f.module, f.functionName, f.sourceFile].map(stripSeparator);
+        out.push(`${head}${fields.join('|')}|${f.line}|0x${f.offset.toString(16)}`);
+      }
+    });
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Breakpad's StripSeparator: the machine form drops every `|` and newline from a field. */
+export function stripSeparator(text: string): string {
+  return text.replace(/[|\n]/g, '');
+}
+
+/**
+ * A thread's frames as Breakpad lists them: each inlined call (innermost first) before its
+ * physical frame. Symbols only from symbol files: Breakpad reads no PE export tables.
+ */
+export function breakpadFrames(analysis: Analysis, thread: ThreadAnalysis): BreakpadFrame[] {
+  const out: BreakpadFrame[] = [];
+  for (const frame of thread.frames) {
+    // Breakpad finds the module by the frame's instruction (inside the call for a caller frame).
+    const module: Module | UnloadedModule | undefined = frame.module ?? unloadedModuleAt(analysis, frame.instruction);
+    const symbol = frame.module && frame.symbolSource !== 'pe-export' ? frame.symbol : undefined;
+    if (!module) {
+      out.push({ frame, inline: false, module: undefined, functionName: undefined, sourceFile: undefined, line: 0, offset: frame.ip });
+      continue;
+    }
+    const name = baseName(module.codeFile);
+    const lineBase = symbol?.lineAddress === undefined ? 0n : module.base + BigInt(symbol.lineAddress);
+    for (const inline of symbol?.inlines ?? []) {
+      // An inlined frame is a plain copy of the physical one: its address is the instruction itself.
+      const offset = inline.file !== undefined ? frame.instruction - lineBase : frame.instruction - module.base - BigInt(inline.functionAddress);
+      out.push({ frame, inline: true, module: name, functionName: inline.name, sourceFile: inline.file, line: inline.line ?? 0, offset });
+    }
+    if (!symbol || symbol.functionName === '') {
+      out.push({ frame, inline: false, module: name, functionName: undefined, sourceFile: undefined, line: 0, offset: frame.ip - module.base });
+    } else if (symbol.file !== undefined) {
+      out.push({ frame, inline: false, module: name, functionName: symbol.functionName, sourceFile: symbol.file, line: symbol.line ?? 0, offset: frame.ip - lineBase });
+    } else {
+      const offset = frame.ip - module.base - BigInt(symbol.functionAddress);
+      out.push({ frame, inline: false, module: name, functionName: symbol.functionName, sourceFile: undefined, line: 0, offset });
+    }
+  }
+  return out;
+}
+
+/** `module!function [file : line + 0xN]`, `module!function + 0xN`, `module + 0xN` or `0xADDRESS`. */
+export function breakpadLocation(f: BreakpadFrame): string {
+  const offset = `0x${f.offset.toString(16)}`;
+  if (f.module === undefined) return offset;
+  if (f.functionName === undefined) return `${f.module} + ${offset}`;
+  if (f.sourceFile === undefined) return `${f.module}!${f.functionName} + ${offset}`;
+  return `${f.module}!${f.functionName} [${baseName(f.sourceFile)} : ${f.line} + ${offset}]`;
+}
+
+function renderStack(analysis: Analysis, thread: ThreadAnalysis, cpu: string): string[] {
+  const frames = breakpadFrames(analysis, thread);
+  if (frames.length === 0) return [' <no frames>'];
+  const out: string[] = [];
+  frames.forEach((f, n) => {
+    out.push(`${String(n).padStart(2)}  ${breakpadLocation(f)}`);
+    out.push(...registerLines(f.inline ? [] : printedRegisters(f.frame, cpu), cpu));
+    out.push(`    Found by: ${f.inline ? 'inline record' : trustWords(f.frame)}`);
+  });
+  return out;
+}
+
+const MAX_WIDTH = 80;
+
+/** Registers four to a line within 80 columns, each ` %5s = 0x…`; a line of one space when there are none. */
+function registerLines(registers: readonly [string, bigint][], cpu: string): string[] {
+  const digits = registerDigits(cpu);
+  const lines: string[] = [];
+  let line = ' ';
+  let col = 0;
+  for (const [name, value] of registers) {
+    const item = ` ${name.padStart(5)} = ${hexPad(BigInt.asUintN(digits * 4, value), digits)}`;
+    if (col + item.length > MAX_WIDTH) {
+      lines.push(line);
+      line = ' ';
+      col = 0;
+    }
+    line += item;
+    col += item.length;
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** Breakpad prints 64-bit registers for amd64, arm64, MIPS (both widths) and riscv64, 32-bit ones otherwise. */
+function registerDigits(cpu: string): number {
+  return ['amd64', 'arm64', 'mips', 'mips64', 'riscv64'].includes(cpu) ? 16 : 8;
+}
+
+const RISCV_ORDER = ['pc', 'ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 's0', 's1', 'a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9', 's10', 's11', 't3', 't4', 't5', 't6'];
+
+/** Printed name and the register the frame knows it by, in the order stackwalk_common.cc prints them. */
+function registerNames(cpu: string): readonly (readonly [string, string])[] {
+  const same = (names: readonly string[]): (readonly [string, string])[] => names.map((n) => [n, n] as const);
+  switch (cpu) {
+    case 'x86':
+      return same(['eip', 'esp', 'ebp', 'ebx', 'esi', 'edi', 'eax', 'ecx', 'edx', 'efl']);
+    case 'amd64':
+      return same(['rax', 'rdx', 'rcx', 'rbx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip']);
+    case 'arm':
+      // Caller-saved, callee-saved, then fp (r11), sp, lr, pc.
+      return [...same(['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8', 'r9', 'r10', 'r12']), ['fp', 'r11'], ...same(['sp', 'lr', 'pc'])];
+    case 'arm64':
+      return same([...Array.from({ length: 29 }, (_, i) => `x${i}`), 'fp', 'lr', 'sp', 'pc']);
+    case 'ppc':
+      return same(['srr0', 'r1']);
+    case 'sparc':
+      return same(['sp', 'fp', 'pc']);
+    case 'mips':
+    case 'mips64':
+      return same(['gp', 'sp', 'fp', 'ra', 'pc', 's0', 's1', 's2', 's3', 's4', 's5', 's6', 's7']);
+    case 'riscv':
+    case 'riscv64':
+      return same(RISCV_ORDER);
+    default:
+      return [];
+  }
+}
+
+/** The registers the frame knows; x86 shows eax, ecx, edx and efl only when every register is known. */
+function printedRegisters(frame: StackFrame, cpu: string): [string, bigint][] {
+  const known = registerNames(cpu).flatMap(([printed, name]): [string, bigint][] => {
+    const value = frame.registers.get(name);
+    return value === undefined ? [] : [[printed, value]];
+  });
+  if (cpu !== 'x86' || known.length === 10) return known;
+  return known.filter(([name]) => !['eax', 'ecx', 'edx', 'efl'].includes(name));
+}
+
+/** Breakpad's StackFrame::trust_description. */
+function trustWords(frame: StackFrame): string {
+  switch (frame.trust) {
+    case 'context':
+      return 'given as instruction pointer in context';
+    case 'cfi':
+      return 'call frame info';
+    case 'cfi_scan':
+      return 'call frame info with scanning';
+    case 'frame_pointer':
+      return "previous frame's frame pointer";
+    case 'scan':
+      return 'stack scanning';
+    case 'leaf':
+      return 'simulating a return from leaf function';
+    case 'prewalked':
+      return 'recovered by external stack walker';
+    case 'recovered':
+    case 'none':
+      return 'unknown';
+  }
+}
+
+/** "major.minor.build CSD": Breakpad adds the space whenever the dump has a CSDVersion string, even an empty one. */
+function osVersion(analysis: Analysis): string {
+  const sys = analysis.snapshot.system;
+  return sys.csdVersion === '' ? `${sys.osVersion} ` : sys.osVersion;
+}
+
+/** Seconds from process creation to the dump, when both times are known and in order (printed as a C int). */
+function processUptime(analysis: Analysis): number | undefined {
+  const { timeDateStamp, process } = analysis.snapshot;
+  const created = process.createTime;
+  if (timeDateStamp === 0 || !created || timeDateStamp < created) return undefined;
+  return (timeDateStamp - created) | 0;
+}
+
+/** MinidumpProcessor::GetAssertion's sentence for the Breakpad assertion stream. */
+export function assertionText(a: AssertionInfo | undefined): string | undefined {
+  if (!a) return undefined;
+  let text =
+    a.type === 1 ? 'Invalid parameter passed to library function' : a.type === 2 ? 'Pure virtual function called' : `Unknown assertion type ${hexPad(a.type, 8)}`;
+  if (a.expression) text += ` ${a.expression}`;
+  if (a.function) text += ` in function ${a.function}`;
+  if (a.file) text += `, in file ${a.file}`;
+  if (a.line !== 0) text += ` at line ${a.line}`;
+  return text;
+}
+
+/** The module list in address order, as Breakpad's module map hands it out. */
+function sortedModules(analysis: Analysis): Module[] {
+  return [...analysis.snapshot.modules].sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
+}
+
+function moduleEnd(m: Module): bigint {
+  return m.base + BigInt(m.size) - 1n;
+}
+
+function unloadedModuleAt(analysis: Analysis, address: bigint): UnloadedModule | undefined {
+  return analysis.snapshot.unloadedModules.find((u) => address >= u.base && address - u.base < BigInt(u.size));
+}
+
+/** Modules a printed frame is in whose symbol file was not found (Breakpad asks only for those). */
+function modulesWithoutSymbols(analysis: Analysis): Set<Module> {
+  const missing = new Set<Module>();
+  for (const t of analysis.threads) {
+    for (const f of t.frames) if (f.module && !analysis.modulesWithSymbols.has(f.module)) missing.add(f.module);
+  }
+  return missing;
+}
