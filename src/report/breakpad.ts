@@ -13,6 +13,8 @@ export interface BreakpadOptions {
    * supplier and flags no module as missing its symbols.
    */
   readonly symbolSupplier?: boolean;
+  /** 'crashed': only the crashing or requesting thread, as `minidump_stackwalk -c` prints. */
+  readonly threads?: 'all' | 'crashed';
 }
 
 /** One line of a thread's stack as Breakpad lists it: an inlined call or a physical frame. */
@@ -68,7 +70,7 @@ export function renderBreakpad(analysis: Analysis, options: BreakpadOptions = {}
     out.push(...renderStack(analysis, analysis.threads[requesting]!, cpu));
   }
   analysis.threads.forEach((t, i) => {
-    if (i === requesting) return;
+    if (i === requesting || options.threads === 'crashed') return;
     out.push('');
     out.push(`Thread ${i}`);
     out.push(...renderStack(analysis, t, cpu));
