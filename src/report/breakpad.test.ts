@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { analyzeMinidump } from '../analyze/process.js';
 import type { Analysis } from '../analyze/types.js';
@@ -31,7 +31,7 @@ const SCANNED_DIFFERENCES: readonly ScannedDifference[] = [
   { dump: 'rust-minidump--linux-mini', thread: 0, frame: 14, location: 'crash + 0x1dc0', reason: 'a function entry after nop padding (0f 1f 40 00), not after a call' },
 ];
 
-/** minidump_stackwalk's output for each corpus dump (expected/), and Breakpad's own test expectations. */
+/** minidump_stackwalk's output for each corpus dump (expected/), Breakpad's own test expectations, and external/'s. */
 const EXPECTED: readonly { readonly dump: string; readonly machine: boolean; readonly file: string }[] = [
   ...[
     'breakpad--exec_av_on_stack',
@@ -51,6 +51,13 @@ const EXPECTED: readonly { readonly dump: string; readonly machine: boolean; rea
   ]),
   { dump: 'breakpad--minidump2', machine: false, file: corpusPath('breakpad', 'minidump2.stackwalk.out') },
   { dump: 'breakpad--minidump2', machine: true, file: corpusPath('breakpad', 'minidump2.stackwalk.machine_readable.out') },
+  // Breakpad's output for other projects' dumps (external/README.md): sentry's with crash.sym, kdlib's without symbols.
+  ...[
+    ['external/user/sentry-crash--windows', 'sentry-crash-windows.txt'],
+    ['external/user/sentry-crash--windows', 'sentry-crash-windows.m.txt'],
+    ['external/user/kdlib/targetapp_test_cv_allreg_amd64--targetapp_test_cv_allreg_amd64', 'kdlib-targetapp_test_cv_allreg_amd64.txt'],
+    ['external/user/kdlib/targetapp_test_cv_allreg_i386--targetapp_test_cv_allreg_i386', 'kdlib-targetapp_test_cv_allreg_i386.txt'],
+  ].map(([dump, name]) => ({ dump: dump!, machine: name!.endsWith('.m.txt'), file: corpusPath('external', 'expected', 'breakpad', name!) })),
 ];
 
 const FRAME_HEAD = /^( ?\d+) {2}(.*)$/;
@@ -133,7 +140,9 @@ for (const { dump, machine, file } of EXPECTED) {
     const drops = SCANNED_DIFFERENCES.filter((d) => d.dump === dump);
     const breakpad = readFileSync(file, 'utf8');
     const expected = machine ? withoutMachineFrames(breakpad, drops) : withoutFrames(breakpad, drops);
-    const ours = machine ? renderBreakpadMachine(analysis) : renderBreakpad(analysis, { symbolSupplier: true });
+    // minidump_stackwalk was given the folder's symbols/ when there is one.
+    const symbolSupplier = existsSync(corpusPath(dump.split('--')[0]!, 'symbols'));
+    const ours = machine ? renderBreakpadMachine(analysis) : renderBreakpad(analysis, { symbolSupplier });
     assert.equal(ours, expected);
     if (drops.length > 0) assert.notEqual(ours, breakpad, 'the listed differences still exist');
   });
