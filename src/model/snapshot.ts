@@ -40,6 +40,16 @@ export interface SystemInfo {
   readonly cpuInfo: string;
   readonly cpuCount: number;
   readonly cpuMicrocode: string | undefined;
+  /** MINIDUMP_SYSTEM_INFO's numbers as written, for reports that print them their own way (Breakpad names unknown ones by number). */
+  readonly raw?: RawSystemInfo | undefined;
+}
+
+export interface RawSystemInfo {
+  readonly processorArchitecture: number;
+  readonly processorLevel: number;
+  readonly platformId: number;
+  /** CPU_INFORMATION as six u32 words: x86 vendor id, version and features; ARM cpuid and ELF hwcaps in the first two. */
+  readonly cpuInformation: readonly number[];
 }
 
 export interface Module {

@@ -148,6 +148,19 @@ for (const { dump, machine, file } of EXPECTED) {
   });
 }
 
+test('ARM (Android Firefox, external/): header and module list as Breakpad prints them; stackhog has no ARM walker, so only context frames', needsCorpus, async () => {
+  const analysis = await analyzeCorpusDump('external/user/android--firefox-android-arm', { reconstruct: false });
+  const ours = renderBreakpad(analysis, { symbolSupplier: false });
+  const breakpad = readFileSync(corpusPath('external', 'expected', 'breakpad', 'firefox-android-arm.txt'), 'utf8');
+  const header = (text: string): string => text.slice(0, text.indexOf('\nThread '));
+  const modules = (text: string): string => text.slice(text.indexOf('\nLoaded modules:\n'));
+  assert.equal(header(ours), header(breakpad));
+  assert.equal(modules(ours), modules(breakpad));
+  const machine = renderBreakpadMachine(analysis);
+  const breakpadMachine = readFileSync(corpusPath('external', 'expected', 'breakpad', 'firefox-android-arm.m.txt'), 'utf8');
+  assert.equal(machine.slice(0, machine.indexOf('\n\n')), breakpadMachine.slice(0, breakpadMachine.indexOf('\n\n')));
+});
+
 test('every listed scanned-frame difference names a dump that is compared', () => {
   for (const d of SCANNED_DIFFERENCES) assert.ok(EXPECTED.some((e) => e.dump === d.dump), d.dump);
 });
@@ -242,4 +255,21 @@ test('frames: module + offset from scanning, a bare address, an unloaded module;
   assert.ok(!renderBreakpad(analysis, { symbolSupplier: false }).includes('WARNING'));
   const machine = renderBreakpadMachine(analysis).split('\n');
   for (const line of ['0|1|other.dll||||0x105', '1|0|||||0x7000', '2|0|gone.dll||||0x10']) assert.ok(machine.includes(line), machine.join('\n'));
+});
+
+test('OS and CPU as Breakpad names them: unknown numbers in hex (no registers then), "Windows" for platform 1, ARM cpu info', async () => {
+  const context = x86Context({ eip: 0x7000, esp: 0x9000, ebp: 0 });
+  const odd = await analyze(new SynthMinidump().systemInfo({ cpu: 10, platform: 0x1234, cpuCount: 1 }).thread({ id: 1, context }));
+  const human = renderBreakpad(odd);
+  // IA32 on Win64: stackhog walks it as x86, Breakpad prints it by number, without registers or cpu info.
+  assert.ok(human.startsWith('Operating system: 0x00001234\n                  10.0.19041\nCPU: 0x000a\n     1 CPU\n'), human);
+  assert.ok(human.includes('\nThread 0\n 0  0x7000\n \n    Found by: given as instruction pointer in context\n'), human);
+  assert.ok(renderBreakpadMachine(odd).startsWith('OS|0x00001234|10.0.19041\nCPU|0x000a||1\n'));
+  const win9x = renderBreakpad(await analyze(new SynthMinidump().systemInfo({ cpu: 'x86', platform: 1 })));
+  assert.ok(win9x.startsWith('Operating system: Windows\n'), win9x);
+  const arm = new SynthMinidump().systemInfo({ cpu: 'arm', platform: 'android', level: 7, cpuCount: 4, cpuInformation: [0x413fc090, 0x0000b0d7] });
+  const armText = renderBreakpad(await analyze(arm));
+  assert.ok(armText.includes('\nCPU: arm\n     ARMv7 ARM Cortex-A9 features: swp,half,thumb,fastmult,vfpv2,edsp,neon,vfpv3,tls\n     4 CPUs\n'), armText);
+  const unknownArm = new SynthMinidump().systemInfo({ cpu: 'arm', platform: 'linux', level: 8, cpuInformation: [0x12345678, 0] });
+  assert.ok(renderBreakpad(await analyze(unknownArm)).includes('\n     ARMv8 vendor(0x12) part(0x12005670)\n'));
 });

@@ -2,7 +2,7 @@
 // and the pipe-delimited machine form (`-m`, `--format breakpad-machine`), as
 // src/processor/stackwalk_common.cc prints a ProcessState. Pure: the analysis in, a string out.
 import type { Analysis, ThreadAnalysis } from '../analyze/types.js';
-import type { AssertionInfo, Module, UnloadedModule } from '../model/snapshot.js';
+import type { AssertionInfo, Module, RawSystemInfo, SystemInfo, UnloadedModule } from '../model/snapshot.js';
 import { baseName } from '../symbolize/symbol-store.js';
 import type { StackFrame } from '../unwind/frame.js';
 import { hexPad } from './format.js';
@@ -36,11 +36,12 @@ export function renderBreakpad(analysis: Analysis, options: BreakpadOptions = {}
   const out: string[] = [];
   const { snapshot } = analysis;
   const sys = snapshot.system;
-  const cpu = sys.cpu;
-  out.push(`Operating system: ${sys.os}`);
+  const cpu = breakpadCpu(sys);
+  const cpuInfo = breakpadCpuInfo(sys);
+  out.push(`Operating system: ${breakpadOs(sys)}`);
   out.push(`                  ${osVersion(analysis)}`);
   out.push(`CPU: ${cpu}`);
-  if (sys.cpuInfo) out.push(`     ${sys.cpuInfo}`);
+  if (cpuInfo) out.push(`     ${cpuInfo}`);
   out.push(`     ${sys.cpuCount} CPU${sys.cpuCount !== 1 ? 's' : ''}`);
   out.push('');
   // GL version, vendor and renderer come only from microdumps.
@@ -97,8 +98,8 @@ export function renderBreakpadMachine(analysis: Analysis): string {
   const out: string[] = [];
   const { snapshot } = analysis;
   const sys = snapshot.system;
-  out.push(['OS', sys.os, osVersion(analysis)].map(stripSeparator).join('|'));
-  out.push(['CPU', sys.cpu, sys.cpuInfo].map(stripSeparator).join('|') + `|${sys.cpuCount}`);
+  out.push(['OS', breakpadOs(sys), osVersion(analysis)].map(stripSeparator).join('|'));
+  out.push(['CPU', breakpadCpu(sys), breakpadCpuInfo(sys)].map(stripSeparator).join('|') + `|${sys.cpuCount}`);
   out.push('GPU|||');
   const requesting = analysis.crashingThreadIndex;
   const thread = requesting === undefined ? '' : String(requesting);
@@ -283,6 +284,97 @@ function trustWords(frame: StackFrame): string {
     case 'none':
       return 'unknown';
   }
+}
+
+/** MINIDUMP_SYSTEM_INFO.PlatformId as MinidumpProcessor::GetOSInfo names it; others by number. */
+const BREAKPAD_OS: Record<number, string> = {
+  1: 'Windows',
+  2: 'Windows NT',
+  0x8101: 'Mac OS X',
+  0x8102: 'iOS',
+  0x8201: 'Linux',
+  0x8202: 'Solaris',
+  0x8203: 'Android',
+  0x8204: 'PS3',
+  0x8205: 'NaCl',
+  0x8206: 'Fuchsia',
+};
+
+/** ProcessorArchitecture as MinidumpProcessor::GetCPUInfo names it; others (IA64, IA32 on Win64, ...) by number. */
+const BREAKPAD_CPU: Record<number, string> = {
+  0: 'x86',
+  9: 'amd64',
+  3: 'ppc',
+  0x8002: 'ppc64',
+  0x8001: 'sparc',
+  5: 'arm',
+  12: 'arm64',
+  0x8003: 'arm64',
+  1: 'mips',
+  0x8004: 'mips64',
+  0x8005: 'riscv',
+  0x8006: 'riscv64',
+};
+
+function breakpadOs(sys: SystemInfo): string {
+  if (!sys.raw) return sys.os;
+  return BREAKPAD_OS[sys.raw.platformId] ?? hexPad(sys.raw.platformId, 8);
+}
+
+/** Breakpad's CPU name; it also chooses which registers are printed. */
+function breakpadCpu(sys: SystemInfo): string {
+  if (!sys.raw) return sys.cpu;
+  return BREAKPAD_CPU[sys.raw.processorArchitecture] ?? hexPad(sys.raw.processorArchitecture, 4);
+}
+
+/** x86 and amd64: vendor, family, model, stepping (the model's text); ARM: version, vendor, part, ELF features; others none. */
+function breakpadCpuInfo(sys: SystemInfo): string {
+  if (!sys.raw) return sys.cpuInfo;
+  switch (sys.raw.processorArchitecture) {
+    case 0:
+    case 9:
+      return sys.cpuInfo;
+    case 5:
+      return armCpuInfo(sys.raw);
+    default:
+      return '';
+  }
+}
+
+const ARM_VENDORS: Record<number, string> = { 0x41: 'ARM', 0x51: 'Qualcomm', 0x56: 'Marvell', 0x69: 'Intel/Marvell' };
+const ARM_PARTS: Record<number, string> = {
+  0x4100c050: 'Cortex-A5',
+  0x4100c080: 'Cortex-A8',
+  0x4100c090: 'Cortex-A9',
+  0x4100c0f0: 'Cortex-A15',
+  0x4100c140: 'Cortex-R4',
+  0x4100c150: 'Cortex-R5',
+  0x4100b360: 'ARM1136',
+  0x4100b560: 'ARM1156',
+  0x4100b760: 'ARM1176',
+  0x4100b020: 'ARM11-MPCore',
+  0x41009260: 'ARM926',
+  0x41009460: 'ARM946',
+  0x41009660: 'ARM966',
+  0x510006f0: 'Krait',
+  0x510000f0: 'Scorpion',
+};
+/** Linux's ARM ELF hwcap bits, from bit 0 up. */
+const ARM_FEATURES = ['swp', 'half', 'thumb', '26bit', 'fastmult', 'fpa', 'vfpv2', 'edsp', 'java', 'iwmmxt', 'crunch', 'thumbee', 'neon', 'vfpv3', 'vfpv3d16', 'tls', 'vfpv4', 'idiva', 'idivt'];
+
+/** "ARMv7 ARM Cortex-A9 features: swp,half,...", from ProcessorLevel and CPU_INFORMATION's cpuid and ELF hwcaps. */
+function armCpuInfo(raw: RawSystemInfo): string {
+  let text = `ARMv${raw.processorLevel}`;
+  const cpuid = raw.cpuInformation[0] ?? 0;
+  if (cpuid !== 0) {
+    const vendor = (cpuid >>> 24) & 0xff;
+    const part = (cpuid & 0xff00fff0) >>> 0;
+    text += ` ${ARM_VENDORS[vendor] ?? `vendor(0x${vendor.toString(16)})`}`;
+    text += ` ${ARM_PARTS[part] ?? `part(0x${part.toString(16)})`}`;
+  }
+  const hwcaps = raw.cpuInformation[1] ?? 0;
+  if (hwcaps !== 0) text += ` features: ${ARM_FEATURES.filter((_, bit) => hwcaps & (1 << bit)).join(',')}`;
+  return text;
 }
 
 /** "major.minor.build CSD": Breakpad adds the space whenever the dump has a CSDVersion string, even an empty one. */

@@ -81,6 +81,8 @@ test('SystemInfo: Windows x86 with vendor, CSD version and CPU count', async () 
     cpuInfo: 'GenuineIntel family 6 model 58 stepping 9',
     cpuCount: 8,
     cpuMicrocode: undefined,
+    // 'GenuineIntel' as CPUID 0 leaves it in ebx, edx, ecx.
+    raw: { processorArchitecture: 0, processorLevel: 6, platformId: 2, cpuInformation: [0x756e6547, 0x49656e69, 0x6c65746e, 0, 0, 0] },
   });
 });
 

@@ -252,7 +252,8 @@ async function parseSystemInfo(source: ByteSource, r: Reader, warnings: string[]
     // Breakpad: family = ProcessorLevel, model = high byte of ProcessorRevision, stepping = low byte.
     cpuInfo = `${vendor ? vendor + ' ' : ''}family ${level} model ${revision >> 8} stepping ${revision & 0xff}`;
   }
-  return { cpu, os, osShort, osVersion, csdVersion, cpuInfo, cpuCount, cpuMicrocode: undefined };
+  const raw = { processorArchitecture: r.u16(0), processorLevel: level, platformId: platform, cpuInformation: [0, 1, 2, 3, 4, 5].map((i) => r.u32(32 + i * 4)) };
+  return { cpu, os, osShort, osVersion, csdVersion, cpuInfo, cpuCount, cpuMicrocode: undefined, raw };
 }
 
 // MINIDUMP_MEMORY_LIST: count, MINIDUMP_MEMORY_DESCRIPTOR (16 bytes) each.

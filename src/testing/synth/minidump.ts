@@ -44,6 +44,8 @@ export interface SystemInfoSpec {
   readonly cpuCount?: number;
   /** x86 CPUID vendor, 12 characters. */
   readonly vendor?: string;
+  /** CPU_INFORMATION as six u32 words instead of the vendor (ARM: cpuid, ELF hwcaps). */
+  readonly cpuInformation?: readonly number[];
 }
 
 /** A thread's stack: a built StackBuilder, or raw bytes at an address. */
@@ -164,6 +166,10 @@ export class SynthMinidump {
       s.u32(typeof spec.platform === 'number' ? spec.platform : PLATFORM[spec.platform]);
       s.u32(spec.csd === undefined ? 0 : place(minidumpString(spec.csd)).rva);
       s.u16(0).u16(0);
+      if (spec.cpuInformation) {
+        for (let i = 0; i < 6; i++) s.u32(spec.cpuInformation[i] ?? 0);
+        return;
+      }
       const vendor = new Uint8Array(12);
       vendor.set(new TextEncoder().encode(spec.vendor ?? '').subarray(0, 12));
       s.bytes(vendor).u32(0).u32(0).u32(0);
