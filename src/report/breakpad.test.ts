@@ -273,3 +273,18 @@ test('OS and CPU as Breakpad names them: unknown numbers in hex (no registers th
   const unknownArm = new SynthMinidump().systemInfo({ cpu: 'arm', platform: 'linux', level: 8, cpuInformation: [0x12345678, 0] });
   assert.ok(renderBreakpad(await analyze(unknownArm)).includes('\n     ARMv8 vendor(0x12) part(0x12005670)\n'));
 });
+
+test('missing symbols: Breakpad matches flagged modules by debug file and identifier, so a twin without frames is flagged too', async () => {
+  const cv = rsds('01234567-89ab-cdef-0123-456789abcdef', 2, 'twin.pdb');
+  const dump = new SynthMinidump()
+    .systemInfo({ cpu: 'x86', platform: 'windows' })
+    .module({ base: 0x400000, size: 0x1000, name: 'a.dll', codeView: cv })
+    .module({ base: 0x500000, size: 0x1000, name: 'b.dll', codeView: cv })
+    .module({ base: 0x600000, size: 0x1000, name: 'c.dll' })
+    .thread({ id: 1, context: x86Context({ eip: 0x400010, esp: 0x9000, ebp: 0 }) });
+  const lines = renderBreakpad(await analyze(dump, {})).split('\n');
+  const id = '0123456789ABCDEF0123456789ABCDEF2';
+  assert.ok(lines.includes(`0x00400000 - 0x00400fff  a.dll  ???  (main)  (WARNING: No symbols, twin.pdb, ${id})`), lines.join('\n'));
+  assert.ok(lines.includes(`0x00500000 - 0x00500fff  b.dll  ???  (WARNING: No symbols, twin.pdb, ${id})`), lines.join('\n'));
+  assert.ok(lines.includes('0x00600000 - 0x00600fff  c.dll  ???'), lines.join('\n'));
+});

@@ -416,11 +416,21 @@ function unloadedModuleAt(analysis: Analysis, address: bigint): UnloadedModule |
   return analysis.snapshot.unloadedModules.find((u) => address >= u.base && address - u.base < BigInt(u.size));
 }
 
-/** Modules a printed frame is in whose symbol file was not found (Breakpad asks only for those). */
+/**
+ * Modules Breakpad flags as missing symbols: a frame is in a module whose symbol file was not found
+ * (an unloaded module never has one), and Breakpad matches the flagged ones by debug file and identifier.
+ */
 function modulesWithoutSymbols(analysis: Analysis): Set<Module> {
-  const missing = new Set<Module>();
+  const flagged = new Set<string>();
+  const key = (debugFile: string, debugId: string): string => `${debugFile}\u0000${debugId}`;
   for (const t of analysis.threads) {
-    for (const f of t.frames) if (f.module && !analysis.modulesWithSymbols.has(f.module)) missing.add(f.module);
+    for (const f of t.frames) {
+      if (f.module) {
+        if (!analysis.modulesWithSymbols.has(f.module)) flagged.add(key(f.module.debugFile, f.module.debugId));
+      } else if (unloadedModuleAt(analysis, f.instruction)) {
+        flagged.add(key('', ''));
+      }
+    }
   }
-  return missing;
+  return new Set(analysis.snapshot.modules.filter((m) => flagged.has(key(m.debugFile, m.debugId))));
 }
