@@ -18,7 +18,7 @@ export interface BreakpadOptions {
 }
 
 /** One line of a thread's stack as Breakpad lists it: an inlined call or a physical frame. */
-export interface BreakpadFrame {
+export interface StackwalkFrame {
   readonly frame: StackFrame;
   readonly inline: boolean;
   /** The code file's base name of the loaded (or unloaded) module holding the frame. */
@@ -146,8 +146,8 @@ export function stripSeparator(text: string): string {
  * A thread's frames as Breakpad lists them: each inlined call (innermost first) before its
  * physical frame. Symbols only from symbol files: Breakpad reads no PE export tables.
  */
-export function breakpadFrames(analysis: Analysis, thread: ThreadAnalysis): BreakpadFrame[] {
-  const out: BreakpadFrame[] = [];
+export function breakpadFrames(analysis: Analysis, thread: ThreadAnalysis): StackwalkFrame[] {
+  const out: StackwalkFrame[] = [];
   for (const frame of thread.frames) {
     // Breakpad finds the module by the frame's instruction (inside the call for a caller frame).
     const module: Module | UnloadedModule | undefined = frame.module ?? unloadedModuleAt(analysis, frame.instruction);
@@ -176,7 +176,7 @@ export function breakpadFrames(analysis: Analysis, thread: ThreadAnalysis): Brea
 }
 
 /** `module!function [file : line + 0xN]`, `module!function + 0xN`, `module + 0xN` or `0xADDRESS`. */
-export function breakpadLocation(f: BreakpadFrame): string {
+export function breakpadLocation(f: StackwalkFrame): string {
   const offset = `0x${f.offset.toString(16)}`;
   if (f.module === undefined) return offset;
   if (f.functionName === undefined) return `${f.module} + ${offset}`;
