@@ -21,5 +21,6 @@ export { FINDING_KINDS } from './analyze/findings.js';
 export { renderText, renderFindings } from './report/text.js';
 export { renderKf } from './report/kf.js';
 export { renderDps, dpsJson } from './report/dps.js';
+export { renderBreakpad, renderBreakpadMachine } from './report/breakpad.js';
 export { toJson } from './report/json.js';
 export type { ImageFileOpener } from './images/module-images.js';

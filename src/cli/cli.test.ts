@@ -132,6 +132,30 @@ test('--format kf: WinDbg columns and per-module totals of the Memory column', n
   assert.match(r.stdout, /Stack by module \(sum of the Memory column\):\n {2}crashme +0xfcaec +1034988 bytes +243 rows/);
 });
 
+test('--format breakpad and breakpad-machine: what Breakpad\'s own tests expect of minidump_stackwalk [-m] minidump2.dmp symbols', needsCorpus, () => {
+  const dump = corpusPath('breakpad', 'minidump2.dmp');
+  const symbols = corpusPath('breakpad', 'symbols');
+  const human = stackhog(dump, '-s', symbols, '--format', 'breakpad');
+  assert.equal(human.status, ExitCode.Ok, human.stderr);
+  assert.equal(human.stdout, readFileSync(corpusPath('breakpad', 'minidump2.stackwalk.out'), 'utf8'));
+  const machine = stackhog(dump, '-s', symbols, '-f', 'breakpad-machine');
+  assert.equal(machine.status, ExitCode.Ok, machine.stderr);
+  assert.equal(machine.stdout, readFileSync(corpusPath('breakpad', 'minidump2.stackwalk.machine_readable.out'), 'utf8'));
+  // Without a symbol directory minidump_stackwalk has no supplier and warns of no missing symbols.
+  const bare = stackhog(dump, '--format', 'breakpad');
+  assert.equal(bare.status, ExitCode.Ok, bare.stderr);
+  assert.match(bare.stdout, /\n 0  test_app\.exe \+ 0x429e\n/);
+  assert.doesNotMatch(bare.stdout, /WARNING/);
+});
+
+test('--format breakpad --threads crashed: only the crashing thread, as minidump_stackwalk -c prints', needsCorpus, () => {
+  const r = stackhog(corpusPath('breakpad', 'tiny-exe-fastfail.dmp'), '--format', 'breakpad', '--threads', 'crashed');
+  assert.equal(r.status, ExitCode.Ok, r.stderr);
+  assert.match(r.stdout, /\nThread 0 \(crashed\)\n/);
+  assert.doesNotMatch(r.stdout, /\nThread 1\n/);
+  assert.match(r.stdout, /\nLoaded modules:\n/);
+});
+
 test('stackhog dps: the blog capture rebuilt as kf, and as JSON', () => {
   const text = stackhog('dps', repoPath('test-data', 'windbg', 'blog-dps.txt'), '--lm', repoPath('test-data', 'windbg', 'blog-lm.txt'));
   assert.equal(text.status, ExitCode.Ok, text.stderr);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { analyze, DEFAULT_MAX_STACK_BYTES } from '../analyze/process.js';
+import type { Analysis } from '../analyze/types.js';
 import { analyzeDps } from '../analyze/windbg-stack.js';
 import { listingKind } from '../formats/windbg-text/index.js';
 import { DEFAULT_NOT_CULPRITS } from '../analyze/kernel-crash.js';
@@ -12,6 +13,7 @@ import { FileDirectories } from '../node/directories.js';
 import { DEFAULT_MAX_STREAM_BYTES, openDumpSource, StreamTooLargeError } from '../node/file-source.js';
 import { toJson } from '../report/json.js';
 import { renderKf } from '../report/kf.js';
+import { renderBreakpad, renderBreakpadMachine } from '../report/breakpad.js';
 import { dpsJson, renderDps } from '../report/dps.js';
 import { renderFindings, renderText } from '../report/text.js';
 import { SymbolStoreProvider } from '../symbolize/store-provider.js';
@@ -25,7 +27,7 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 interface DumpOptions {
   symbols: string[];
   modules: string[];
-  format: 'text' | 'json' | 'kf';
+  format: 'text' | 'json' | 'kf' | 'breakpad' | 'breakpad-machine';
   threads: 'all' | 'crashed';
   maxFrames: number;
   pretty: boolean;
@@ -111,7 +113,7 @@ function program(setJob: (job: Job) => void): Command {
     .argument('[dump]', "minidump or Windows kernel dump (MEMORY.DMP, Minidump\\*.dmp); '-' reads it from stdin (default: a bundled sample, a real stack overflow)")
     .option('-s, --symbols <dir>', 'Breakpad symbol store directory (repeatable; first hit wins)', collect)
     .option('-m, --modules <dir>', 'directory of module images (.exe/.dll), flat or symbol-server layout (repeatable)', collect)
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'kf']).default('text'))
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'kf', 'breakpad', 'breakpad-machine']).default('text'))
     .addOption(new Option('--threads <which>', 'threads to report').choices(['all', 'crashed']).default('all'))
     .option('--max-frames <n>', 'stop each walk after this many frames', positiveInt, defaultWalkOptions.maxFrames)
     .option('--start <regs>', `walk the crashing thread from these registers instead of its context: ${START_FORMS}`, startValues)
@@ -234,6 +236,8 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
       maxStackBytes: opts.maxStackBytes,
       ...(opts.notCulprit.length > 0 ? { notCulprits: [...DEFAULT_NOT_CULPRITS, ...opts.notCulprit] } : {}),
       ...(opts.start ? { start: startRegisters(opts.start) } : {}),
+      // Breakpad stops where its walk stops: no frames rebuilt from the raw stack.
+      ...(opts.format.startsWith('breakpad') ? { reconstruct: false } : {}),
     });
     const output = opts.findingsOnly
       ? opts.format === 'json'
@@ -243,7 +247,9 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
         ? JSON.stringify(toJson(analysis, { threads: opts.threads }), null, opts.pretty ? 2 : undefined) + '\n'
         : opts.format === 'kf'
           ? renderKf(analysis, { threads: opts.threads })
-          : renderText(analysis, { threads: opts.threads });
+          : opts.format === 'text'
+            ? renderText(analysis, { threads: opts.threads })
+            : breakpadOutput(analysis, opts);
     await writeOut(output);
     for (const w of [...symbols.warnings, ...analysis.notes]) process.stderr.write(`stackhog: note: ${w}\n`);
     for (const l of analysis.limits) process.stderr.write(`stackhog: limit: ${l}\n`);
@@ -255,6 +261,12 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
   } finally {
     await Promise.all([file.close(), dirs.close(), imageDirs.close()]);
   }
+}
+
+/** minidump_stackwalk's output (`-m` for breakpad-machine, `-c` for --threads crashed). */
+function breakpadOutput(analysis: Analysis, opts: DumpOptions): string {
+  if (opts.format === 'breakpad-machine') return renderBreakpadMachine(analysis);
+  return renderBreakpad(analysis, { symbolSupplier: opts.symbols.length > 0, threads: opts.threads });
 }
 
 async function runDps(path: string, opts: DpsOptions): Promise<number> {

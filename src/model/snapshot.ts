@@ -17,6 +17,8 @@ export interface Snapshot {
   readonly process: ProcessInfo;
   readonly breakpad: BreakpadInfo | undefined;
   readonly crashpad: CrashpadInfo | undefined;
+  /** Breakpad's assertion stream (an invalid-parameter or pure-virtual-call handler wrote the dump). */
+  readonly assertion?: AssertionInfo | undefined;
   readonly linux: LinuxInfo | undefined;
   /** Streams Mozilla's minidump writers add (MozSoftErrors, MozMacosBootargsStream). */
   readonly mozilla?: MozillaInfo | undefined;
@@ -37,11 +39,23 @@ export interface SystemInfo {
   /** Short OS identifier as in rust-minidump's JSON: "windows", "linux", "mac", ... */
   readonly osShort: string;
   readonly osVersion: string;
+  /** The CSDVersion string (service pack) when the dump has one, even empty; undefined when it has none. */
+  readonly csdVersion?: string | undefined;
   readonly cpuInfo: string;
   readonly cpuCount: number;
   readonly cpuMicrocode: string | undefined;
   /** The version numbers and service-pack (CSD) string that `osVersion` is made of, when the format has them. */
   readonly versionParts?: { readonly major: number; readonly minor: number; readonly build: number; readonly csd: string } | undefined;
+  /** MINIDUMP_SYSTEM_INFO's numbers as written, for reports that print them their own way (Breakpad names unknown ones by number). */
+  readonly raw?: RawSystemInfo | undefined;
+}
+
+export interface RawSystemInfo {
+  readonly processorArchitecture: number;
+  readonly processorLevel: number;
+  readonly platformId: number;
+  /** CPU_INFORMATION as six u32 words: x86 vendor id, version and features; ARM cpuid and ELF hwcaps in the first two. */
+  readonly cpuInformation: readonly number[];
 }
 
 export interface Module {
@@ -118,6 +132,16 @@ export interface ProcessInfo {
 export interface BreakpadInfo {
   readonly dumpThreadId: number | undefined;
   readonly requestingThreadId: number | undefined;
+}
+
+/** MDRawAssertionInfo: where an assertion handler was called. */
+export interface AssertionInfo {
+  readonly expression: string;
+  readonly function: string;
+  readonly file: string;
+  readonly line: number;
+  /** 1 invalid parameter, 2 pure virtual call (MD_ASSERTION_INFO_TYPE_*). */
+  readonly type: number;
 }
 
 export interface CrashpadInfo {

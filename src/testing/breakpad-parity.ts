@@ -2,7 +2,7 @@
 // by scripts/condense-breakpad-output.mjs into test-data/breakpad-threads.json.
 import { existsSync, readFileSync } from 'node:fs';
 import { analyzeMinidump } from '../analyze/process.js';
-import type { Analysis, ThreadAnalysis } from '../analyze/types.js';
+import type { Analysis, AnalyzeOptions, ThreadAnalysis } from '../analyze/types.js';
 import { openFileSource } from '../node/file-source.js';
 import { FileDirectories } from '../node/directories.js';
 import { displayFrames } from '../report/text.js';
@@ -72,13 +72,13 @@ export function breakpadExpectations(): Record<string, BreakpadDump> {
 }
 
 /** Analyses a corpus dump ("breakpad--minidump2") with its folder's symbols, as the reference run did. */
-export async function analyzeCorpusDump(key: string): Promise<Analysis> {
+export async function analyzeCorpusDump(key: string, options: Omit<AnalyzeOptions, 'symbols'> = {}): Promise<Analysis> {
   const [folder, name] = key.split('--') as [string, string];
   const file = await openFileSource(corpusPath(folder, `${name}.dmp`));
   const symbolsDir = corpusPath(folder, 'symbols');
   const dirs = new FileDirectories(existsSync(symbolsDir) ? [symbolsDir] : []);
   try {
-    return await analyzeMinidump(file.source, { symbols: new SymbolStoreProvider(dirs.openers) });
+    return await analyzeMinidump(file.source, { ...options, symbols: new SymbolStoreProvider(dirs.openers) });
   } finally {
     await Promise.all([file.close(), dirs.close()]);
   }

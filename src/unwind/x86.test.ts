@@ -158,6 +158,26 @@ test('x86: STACK WIN 4 program string recovers EIP, ESP, EBP and callee-saved re
   assertCaller(frames[1], 'cfi', regs({ eip: 0x40001350, esp: frame1Esp, ebp: frame1Ebp, ebx: 0x9068a878, esi: 0xa7120d1a, edi: 0x630891be }));
 });
 
+test('x86: a STACK WIN 4 program with "=" glued to the next variable (MSVC LTO: "=$eip") still assigns EIP and ESP', async () => {
+  // As crash.exe's main in sentry's windows.dmp: Breakpad walks it by this program ("call frame info").
+  const symbols = { module1: 'STACK WIN 4 aa85 176 0 0 4 4 0 0 1 $T0 $ebp 8 + =$eip $T0 4 + ^ =$ebp $T0 ^ = $esp $T0 8 + =\n' };
+  const frame0Ebp = new Label('frame0 ebp');
+  const frame1Esp = new Label('frame1 esp');
+  const frame1Ebp = new Label('frame1 ebp');
+  const stack = new StackBuilder(0x80000000, 4)
+    .words(0x0ffa0ffa, 0xdeaddead) // locals
+    .mark(frame0Ebp)
+    .words(0, 0) // 8 bytes up to $T0
+    .word(frame1Ebp)
+    .word(0x5000129d)
+    .mark(frame1Esp)
+    .word(1)
+    .mark(frame1Ebp)
+    .words(0, 0);
+  const { frames } = await walk(stack, { eip: 0x4000aa85, esp: stack.start, ebp: frame0Ebp }, { symbols });
+  assertCaller(frames[1], 'cfi', regs({ eip: 0x5000129d, esp: frame1Esp, ebp: frame1Ebp }));
+});
+
 test('x86: STACK WIN 4 with an aligned frame, .raSearch and the @ operator (WindowsFrameDataAligned)', async () => {
   const symbols = { module1: 'STACK WIN 4 aa85 176 0 0 4 4 8 0 1 $T1 .raSearch = $T0 $T1 4 - 8 @ = $ebp $T1 4 - ^ = $eip $T1 ^ = $esp $T1 4 + =' };
   const frame0Ebp = new Label('frame0 ebp');

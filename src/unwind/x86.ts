@@ -65,7 +65,9 @@ function calleeParameterSize(frames: readonly StackFrame[]): number {
 function assignedVariables(program: string): Set<string> {
   const assigned = new Set<string>();
   let statementStart = true;
-  for (const token of program.split(/\s+/).filter(Boolean)) {
+  // An '=' glued to the next token ("=$eip", MSVC LTO) is two tokens, as the evaluator reads it.
+  const tokens = program.split(/\s+/).filter(Boolean).flatMap((t) => (t.length > 1 && t[0] === '=' ? ['=', t.slice(1)] : [t]));
+  for (const token of tokens) {
     if (statementStart) {
       assigned.add(token);
       statementStart = false;

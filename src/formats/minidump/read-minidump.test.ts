@@ -77,10 +77,13 @@ test('SystemInfo: Windows x86 with vendor, CSD version and CPU count', async () 
     os: 'Windows NT',
     osShort: 'windows',
     osVersion: '6.1.7601 Service Pack 1',
+    csdVersion: 'Service Pack 1',
     cpuInfo: 'GenuineIntel family 6 model 58 stepping 9',
     cpuCount: 8,
     cpuMicrocode: undefined,
     versionParts: { major: 6, minor: 1, build: 7601, csd: 'Service Pack 1' },
+    // 'GenuineIntel' as CPUID 0 leaves it in ebx, edx, ecx.
+    raw: { processorArchitecture: 0, processorLevel: 6, platformId: 2, cpuInformation: [0x756e6547, 0x49656e69, 0x6c65746e, 0, 0, 0] },
   });
 });
 
@@ -88,7 +91,14 @@ test('SystemInfo: amd64 prints family/model/stepping without a vendor; no CSD st
   const { system } = await read(new SynthMinidump().systemInfo({ cpu: 'amd64', platform: 'windows', version: [10, 0, 22621], level: 25, revision: 0x5002 }));
   assert.equal(system.cpu, 'amd64');
   assert.equal(system.osVersion, '10.0.22621');
+  assert.equal(system.csdVersion, undefined);
   assert.equal(system.cpuInfo, 'family 25 model 80 stepping 2');
+});
+
+test('SystemInfo: an empty CSD string is kept apart from none (Breakpad prints a space after the build for it)', async () => {
+  const { system } = await read(new SynthMinidump().systemInfo({ cpu: 'x86', platform: 'windows', version: [6, 1, 7600], csd: '' }));
+  assert.equal(system.osVersion, '6.1.7600');
+  assert.equal(system.csdVersion, '');
 });
 
 test('SystemInfo: platforms and architectures by number, including Breakpad extensions', async () => {
@@ -380,6 +390,21 @@ test('BreakpadInfo: thread ids only when their validity bits are set', async () 
   const one = await read(new SynthMinidump().breakpadInfo({ requestingThreadId: 9 }));
   assert.deepEqual(one.breakpad, { dumpThreadId: undefined, requestingThreadId: 9 });
   assert.equal((await read(new SynthMinidump())).breakpad, undefined);
+});
+
+test('BreakpadAssertionInfo: expression, function, file, line and type; none without the stream', async () => {
+  const dump = new SynthMinidump().assertion({ expression: 'p != nullptr', function: 'Parse', file: 'parse.cc', line: 42, type: 1 });
+  assert.deepEqual((await read(dump)).assertion, { expression: 'p != nullptr', function: 'Parse', file: 'parse.cc', line: 42, type: 1 });
+  const long = await read(new SynthMinidump().assertion({ expression: 'x'.repeat(200), type: 2 }));
+  assert.equal(long.assertion?.expression, 'x'.repeat(127));
+  assert.deepEqual([long.assertion?.function, long.assertion?.file, long.assertion?.line], ['', '', 0]);
+  assert.equal((await read(new SynthMinidump())).assertion, undefined);
+});
+
+test('BreakpadAssertionInfo of another size is not read (as in Breakpad): a warning, no assertion', async () => {
+  const snapshot = await read(new SynthMinidump().stream(Stream.BreakpadAssertionInfo, new Uint8Array(780)));
+  assert.equal(snapshot.assertion, undefined);
+  assert.ok(problems(snapshot).some((w) => w.includes('MDRawAssertionInfo') && w.includes('not 776')), problems(snapshot).join('; '));
 });
 
 test('CrashpadInfo: report and client ids, process annotations, per-module list and simple annotations', async () => {

@@ -1,9 +1,10 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import { FormatError } from '../../io/errors.js';
-import { Reader, cString } from '../../io/reader.js';
+import { Reader, cString, utf16le } from '../../io/reader.js';
 import type { Cpu, CpuContext } from '../../model/cpu.js';
 import { SnapshotMemory, type MemoryRegion } from '../../model/memory.js';
 import type {
+  AssertionInfo,
   BreakpadInfo,
   CrashpadInfo,
   ExceptionInfo,
@@ -143,6 +144,10 @@ export async function readMinidump(source: ByteSource): Promise<Snapshot> {
     const r = await loadStream(StreamType.CrashpadInfo, 'MinidumpCrashpadInfo');
     return r ? parseCrashpadInfo(source, r, warnings) : undefined;
   });
+  const assertion = await attempt<AssertionInfo | undefined>(undefined, async () => {
+    const r = await loadStream(StreamType.BreakpadAssertionInfo, 'MDRawAssertionInfo');
+    return r ? parseAssertionInfo(r) : undefined;
+  });
   const linux = await attempt<LinuxInfo | undefined>(undefined, async () => {
     const text = async (type: number, name: string): Promise<string | undefined> => {
       const r = await loadStream(type, name);
@@ -202,6 +207,7 @@ export async function readMinidump(source: ByteSource): Promise<Snapshot> {
     process: processInfo,
     breakpad,
     crashpad,
+    ...(assertion ? { assertion } : {}),
     linux,
     mozilla,
     handles,
@@ -259,16 +265,16 @@ async function parseSystemInfo(source: ByteSource, r: Reader, warnings: string[]
   const cpuCount = r.u8(6);
   const [major, minor, build, platform] = [r.u32(8), r.u32(12), r.u32(16), r.u32(20)];
   const [os, osShort] = PlatformId[platform] ?? [`0x${platform.toString(16)}`, 'unknown'];
-  let csd = '';
+  let csdVersion: string | undefined;
   const csdRva = r.u32(24);
   if (csdRva !== 0) {
     try {
-      csd = await readMinidumpString(source, csdRva, 'CSDVersion string');
+      csdVersion = await readMinidumpString(source, csdRva, 'CSDVersion string');
     } catch (e) {
       warnings.push(describe(e));
     }
   }
-  const osVersion = `${major}.${minor}.${build}${csd ? ' ' + csd : ''}`;
+  const osVersion = `${major}.${minor}.${build}${csdVersion ? ' ' + csdVersion : ''}`;
   let cpuInfo = '';
   if (cpu === 'x86' || cpu === 'amd64') {
     let vendor = '';
@@ -280,7 +286,8 @@ async function parseSystemInfo(source: ByteSource, r: Reader, warnings: string[]
     // Breakpad: family = ProcessorLevel, model = high byte of ProcessorRevision, stepping = low byte.
     cpuInfo = `${vendor ? vendor + ' ' : ''}family ${level} model ${revision >> 8} stepping ${revision & 0xff}`;
   }
-  return { cpu, os, osShort, osVersion, cpuInfo, cpuCount, cpuMicrocode: undefined, versionParts: { major, minor, build, csd } };
+  const raw = { processorArchitecture: r.u16(0), processorLevel: level, platformId: platform, cpuInformation: [0, 1, 2, 3, 4, 5].map((i) => r.u32(32 + i * 4)) };
+  return { cpu, os, osShort, osVersion, csdVersion, cpuInfo, cpuCount, cpuMicrocode: undefined, raw, versionParts: { major, minor, build, csd: csdVersion ?? '' } };
 }
 
 // MINIDUMP_MEMORY_LIST: count, MINIDUMP_MEMORY_DESCRIPTOR (16 bytes) each.
@@ -576,6 +583,14 @@ function parseBreakpadInfo(r: Reader): BreakpadInfo {
     dumpThreadId: validity & 1 ? r.u32(4) : undefined,
     requestingThreadId: validity & 2 ? r.u32(8) : undefined,
   };
+}
+
+// MDRawAssertionInfo, 776 bytes: expression, function and file (128 UTF-16 units each, NUL-ended), line, type.
+function parseAssertionInfo(r: Reader): AssertionInfo {
+  // Breakpad reads the stream only at exactly this size.
+  if (r.length !== 776) throw r.error(0, `is ${r.length} bytes, not 776`);
+  const text = (at: number): string => utf16le(r.bytes.subarray(at, at + 256));
+  return { expression: text(0), function: text(256), file: text(512), line: r.u32(768), type: r.u32(772) };
 }
 
 // MinidumpCrashpadInfo: version, report_id, client_id, simple_annotations, module_list.

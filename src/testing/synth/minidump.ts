@@ -19,6 +19,7 @@ export const Stream = {
   ThreadInfoList: 17,
   ThreadNameList: 24,
   BreakpadInfo: 0x47670001,
+  BreakpadAssertionInfo: 0x47670002,
   LinuxCpuInfo: 0x47670003,
   LinuxProcStatus: 0x47670004,
   LinuxLsbRelease: 0x47670005,
@@ -43,6 +44,8 @@ export interface SystemInfoSpec {
   readonly cpuCount?: number;
   /** x86 CPUID vendor, 12 characters. */
   readonly vendor?: string;
+  /** CPU_INFORMATION as six u32 words instead of the vendor (ARM: cpuid, ELF hwcaps). */
+  readonly cpuInformation?: readonly number[];
 }
 
 /** A thread's stack: a built StackBuilder, or raw bytes at an address. */
@@ -163,6 +166,10 @@ export class SynthMinidump {
       s.u32(typeof spec.platform === 'number' ? spec.platform : PLATFORM[spec.platform]);
       s.u32(spec.csd === undefined ? 0 : place(minidumpString(spec.csd)).rva);
       s.u16(0).u16(0);
+      if (spec.cpuInformation) {
+        for (let i = 0; i < 6; i++) s.u32(spec.cpuInformation[i] ?? 0);
+        return;
+      }
       const vendor = new Uint8Array(12);
       vendor.set(new TextEncoder().encode(spec.vendor ?? '').subarray(0, 12));
       s.bytes(vendor).u32(0).u32(0).u32(0);
@@ -278,6 +285,18 @@ export class SynthMinidump {
     return this.stream(Stream.BreakpadInfo, (s) => {
       const validity = (spec.dumpThreadId !== undefined ? 1 : 0) | (spec.requestingThreadId !== undefined ? 2 : 0);
       s.u32(validity).u32(spec.dumpThreadId ?? 0).u32(spec.requestingThreadId ?? 0);
+    });
+  }
+
+  /** Breakpad's MDRawAssertionInfo; each text is cut to 127 UTF-16 units and NUL-ended, as the handler writes it. */
+  assertion(spec: { readonly expression?: string; readonly function?: string; readonly file?: string; readonly line?: number; readonly type: number }): this {
+    return this.stream(Stream.BreakpadAssertionInfo, (s) => {
+      for (const text of [spec.expression, spec.function, spec.file]) {
+        const units = new Uint16Array(128);
+        for (let i = 0; i < Math.min((text ?? '').length, 127); i++) units[i] = text!.charCodeAt(i);
+        for (const u of units) s.u16(u);
+      }
+      s.u32(spec.line ?? 0).u32(spec.type);
     });
   }
 
