@@ -5,7 +5,7 @@ import type { Analysis, ThreadAnalysis } from '../analyze/types.js';
 import type { AssertionInfo, Module, RawSystemInfo, SystemInfo, UnloadedModule } from '../model/snapshot.js';
 import { baseName } from '../symbolize/symbol-store.js';
 import type { StackFrame } from '../unwind/frame.js';
-import { hexPad } from './format.js';
+import { breakpadTrustWords, hexPad, registerLines } from './format.js';
 
 export interface BreakpadOptions {
   /**
@@ -190,33 +190,12 @@ function renderStack(analysis: Analysis, thread: ThreadAnalysis, cpu: string): s
   const out: string[] = [];
   frames.forEach((f, n) => {
     out.push(`${String(n).padStart(2)}  ${breakpadLocation(f)}`);
-    out.push(...registerLines(f.inline ? [] : printedRegisters(f.frame, cpu), cpu));
-    out.push(`    Found by: ${f.inline ? 'inline record' : trustWords(f.frame)}`);
+    out.push(...registerLines(f.inline ? [] : printedRegisters(f.frame, cpu), registerDigits(cpu)));
+    out.push(`    Found by: ${f.inline ? 'inline record' : breakpadTrustWords(f.frame.trust)}`);
   });
   return out;
 }
 
-const MAX_WIDTH = 80;
-
-/** Registers four to a line within 80 columns, each ` %5s = 0x…`; a line of one space when there are none. */
-function registerLines(registers: readonly [string, bigint][], cpu: string): string[] {
-  const digits = registerDigits(cpu);
-  const lines: string[] = [];
-  let line = ' ';
-  let col = 0;
-  for (const [name, value] of registers) {
-    const item = ` ${name.padStart(5)} = ${hexPad(BigInt.asUintN(digits * 4, value), digits)}`;
-    if (col + item.length > MAX_WIDTH) {
-      lines.push(line);
-      line = ' ';
-      col = 0;
-    }
-    line += item;
-    col += item.length;
-  }
-  lines.push(line);
-  return lines;
-}
 
 /** Breakpad prints 64-bit registers for amd64, arm64, MIPS (both widths) and riscv64, 32-bit ones otherwise. */
 function registerDigits(cpu: string): number {
@@ -263,28 +242,6 @@ function printedRegisters(frame: StackFrame, cpu: string): [string, bigint][] {
   return known.filter(([name]) => !['eax', 'ecx', 'edx', 'efl'].includes(name));
 }
 
-/** Breakpad's StackFrame::trust_description. */
-function trustWords(frame: StackFrame): string {
-  switch (frame.trust) {
-    case 'context':
-      return 'given as instruction pointer in context';
-    case 'cfi':
-      return 'call frame info';
-    case 'cfi_scan':
-      return 'call frame info with scanning';
-    case 'frame_pointer':
-      return "previous frame's frame pointer";
-    case 'scan':
-      return 'stack scanning';
-    case 'leaf':
-      return 'simulating a return from leaf function';
-    case 'prewalked':
-      return 'recovered by external stack walker';
-    case 'recovered':
-    case 'none':
-      return 'unknown';
-  }
-}
 
 /** MINIDUMP_SYSTEM_INFO.PlatformId as MinidumpProcessor::GetOSInfo names it; others by number. */
 const BREAKPAD_OS: Record<number, string> = {

@@ -12,13 +12,13 @@ export function hexPtr(value: bigint | number, cpu: Cpu): string {
 }
 
 
-/** Breakpad's words for how a frame was found. */
-export function trustDescription(frame: StackFrame): string {
-  switch (frame.trust) {
+/** Breakpad's words for how a frame was found (StackFrame::trust_description), `unknown` for what Breakpad has no word for. */
+export function breakpadTrustWords(trust: StackFrame['trust']): string {
+  switch (trust) {
     case 'context':
       return 'given as instruction pointer in context';
     case 'cfi':
-      return frame.cfiSource === 'pe-unwind' ? 'call frame info (the module\'s PE unwind data)' : 'call frame info';
+      return 'call frame info';
     case 'cfi_scan':
       return 'call frame info with scanning';
     case 'frame_pointer':
@@ -27,11 +27,36 @@ export function trustDescription(frame: StackFrame): string {
       return 'stack scanning';
     case 'leaf':
       return 'simulating a return from leaf function';
-    case 'recovered':
-      return 'recovered from the raw stack after the walk stopped';
     case 'prewalked':
       return 'recovered by external stack walker';
+    case 'recovered':
     case 'none':
       return 'unknown';
   }
+}
+
+/** Breakpad's words, and ours where stackhog found a frame in a way Breakpad has none for. */
+export function trustDescription(frame: StackFrame): string {
+  if (frame.trust === 'cfi' && frame.cfiSource === 'pe-unwind') return "call frame info (the module's PE unwind data)";
+  if (frame.trust === 'recovered') return 'recovered from the raw stack after the walk stopped';
+  return breakpadTrustWords(frame.trust);
+}
+
+/** Breakpad's register lines: ` %5s = 0x…` items within 80 columns; a line of one space when there are none. */
+export function registerLines(registers: readonly (readonly [string, bigint])[], digits: number): string[] {
+  const lines: string[] = [];
+  let line = ' ';
+  let col = 0;
+  for (const [name, value] of registers) {
+    const item = ` ${name.padStart(5)} = ${hexPad(BigInt.asUintN(digits * 4, value), digits)}`;
+    if (col + item.length > 80) {
+      lines.push(line);
+      line = ' ';
+      col = 0;
+    }
+    line += item;
+    col += item.length;
+  }
+  lines.push(line);
+  return lines;
 }

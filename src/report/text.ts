@@ -4,10 +4,9 @@ import { describeMemory } from '../analyze/memory-map.js';
 import { registerOrder, pointerWidth, type Cpu } from '../model/cpu.js';
 import type { StackFrame } from '../unwind/frame.js';
 import { moduleName } from '../symbolize/module-name.js';
-import { hexPad, trustDescription } from './format.js';
+import { hexPad, registerLines, trustDescription } from './format.js';
 import { baseName } from '../symbolize/symbol-store.js';
 
-const MAX_WIDTH = 80;
 
 export interface TextOptions {
   /** 'all' (default) or only the crashing thread. */
@@ -226,7 +225,7 @@ function renderStack(t: ThreadAnalysis, cpu: Cpu): string[] {
       out.push(' ');
       out.push('    Found by: inline record');
     } else {
-      out.push(...registerLines(entry.frame, cpu));
+      out.push(...frameRegisterLines(entry.frame, cpu));
       out.push(`    Found by: ${trustDescription(entry.frame)}`);
       const memory = (t as Partial<ThreadReport>).frameMemory?.[t.frames.indexOf(entry.frame)];
       if (memory && (!memory.module || memory.executable === false)) out.push(`    Memory: ${describeMemory(memory)}`);
@@ -284,25 +283,12 @@ export function frameLocation(frame: StackFrame): string {
   return `${moduleName(m)}!${s.functionName} + 0x${(address - m.base - BigInt(s.functionAddress)).toString(16)}${approximate}`;
 }
 
-function registerLines(frame: StackFrame, cpu: Cpu): string[] {
-  const digits = pointerWidth(cpu) * 2;
-  let line = ' ';
-  let col = 0;
-  const lines: string[] = [];
-  for (const name of printedRegisters(frame, cpu)) {
+function frameRegisterLines(frame: StackFrame, cpu: Cpu): string[] {
+  const known = printedRegisters(frame, cpu).flatMap((name): [string, bigint][] => {
     const value = frame.registers.get(name);
-    if (value === undefined) continue;
-    const item = ` ${name.padStart(5)} = ${hexPad(value, digits)}`;
-    if (col + item.length > MAX_WIDTH) {
-      lines.push(line);
-      line = ' ';
-      col = 0;
-    }
-    line += item;
-    col += item.length;
-  }
-  lines.push(line);
-  return lines;
+    return value === undefined ? [] : [[name, value]];
+  });
+  return registerLines(known, pointerWidth(cpu) * 2);
 }
 
 /** x86 shows eax/ecx/edx/efl only when every register is known (the context frame), as Breakpad does. */
