@@ -33,6 +33,7 @@ test('memory operand forms follow yaxpeax: a zero displacement drops the form wi
     ['488b0424', 'mov rax, qword [rsp]'],
     ['488b0500100000', 'mov rax, qword [rip + 0x1000]'],
     ['64488b042528000000', 'mov rax, qword fs:[0x28]'],
+    ['2e8b03', 'mov eax, dword [rbx]'],
     ['48c7040841414141', 'mov qword [rax + rcx * 1], 0x41414141'],
     ['c78424900300000d0000c0', 'mov dword [rsp + 0x390], -0x3ffffff3'],
   ];
@@ -107,9 +108,12 @@ test('memory sizes are the bytes the instruction accesses', () => {
   assert.equal(size('0f1100'), 16);
   assert.equal(size('55'), 8, 'push reg names its stack slot');
   assert.equal(size('e800000000'), 8, 'so does call rel32');
-  assert.equal(size('c3'), 0, 'ret names none');
-  assert.equal(size('6a01'), 0, 'nor push imm');
-  assert.equal(size('89c0'), 0, 'register operands only');
+  assert.equal(size('c3'), 8, 'and ret');
+  assert.equal(size('ffd0'), 8, 'and call reg');
+  assert.equal(size('6a01'), 0, 'push imm names none');
+  assert.equal(size('483d00f0ffff'), 0, 'nor cmp rax, imm');
+  assert.equal(size('89c0'), 4, 'a ModRM form has its operand size even with a register r/m');
+  assert.equal(text('c1e0ff'), 'shl eax, -0x1', 'shift counts are signed bytes');
 });
 
 test('hostile bytes: truncated, invalid, too long or not yet known decode to undefined, never throw', () => {
@@ -122,6 +126,8 @@ test('hostile bytes: truncated, invalid, too long or not yet known decode to und
   assert.equal(decodeAmd64(hex('c708')), undefined, 'c7 /1 is not mov');
   assert.equal(decodeAmd64(hex('ff18')), undefined, 'far calls are not decoded');
   assert.equal(decodeAmd64(hex('8d0424')), undefined, 'lea is not decoded');
+  assert.equal(decodeAmd64(hex('f08b03')), undefined, 'lock on a plain load is invalid');
+  assert.equal(decodeAmd64(hex('f001c0')), undefined, 'lock on a register destination is invalid');
   // 14 prefixes and a 2-byte instruction: 16 bytes.
   assert.equal(decodeAmd64(hex('66'.repeat(14) + '8b03')), undefined, 'longer than 15 bytes');
   assert.equal(text('66'.repeat(12) + '8b03'), 'mov ax, word [rbx]', 'exactly 14 bytes is fine');

@@ -36,7 +36,11 @@ export interface Amd64Instruction {
   /** yaxpeax's lower-case mnemonic (`mov`, `movs`, `jz`, `ucomiss`). */
   readonly mnemonic: string;
   readonly operands: readonly Amd64Operand[];
-  /** The size in bytes of the memory the instruction accesses (yaxpeax's `mem_size`); 0 when it names none. */
+  /**
+   * yaxpeax's `mem_size`: the operand size of every ModRM form (even when r/m is a register) and the
+   * stack slot of push, pop, call and ret; 0 when the instruction names no memory (rust-minidump then
+   * derives no access at all).
+   */
   readonly memSize: number;
   /** `lock ` / `rep ` / `repnz ` as printed before the mnemonic. */
   readonly prefix: string;
@@ -59,6 +63,8 @@ const CONDITIONS = ['o', 'no', 'b', 'nb', 'z', 'nz', 'na', 'a', 's', 'ns', 'p', 
 // yaxpeax names setcc and cmovcc with the other spelling for some conditions.
 const SET_NAMES = ['seto', 'setno', 'setb', 'setae', 'setz', 'setnz', 'setbe', 'seta', 'sets', 'setns', 'setp', 'setnp', 'setl', 'setge', 'setle', 'setg'];
 const CMOV_NAMES = ['cmovo', 'cmovno', 'cmovb', 'cmovnb', 'cmovz', 'cmovnz', 'cmovna', 'cmova', 'cmovs', 'cmovns', 'cmovp', 'cmovnp', 'cmovl', 'cmovge', 'cmovle', 'cmovg'];
+
+const LOCKABLE = new Set(['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'btc', 'btr', 'bts', 'cmpxchg', 'dec', 'inc', 'neg', 'not', 'xadd', 'xchg']);
 
 /** Raised inside the decoder only; `decodeAmd64` turns it into undefined. */
 class Undecodable extends Error {}
@@ -119,17 +125,16 @@ function decode(c: Cursor): Amd64Instruction {
     else if (op === 0x67) p.addressSize = true;
     else if (op === 0xf2 || op === 0xf3) p.rep = op;
     else if (op === 0xf0) p.lock = true;
-    else if (op === 0x2e) p.segment = 'cs';
-    else if (op === 0x36) p.segment = 'ss';
-    else if (op === 0x3e) p.segment = 'ds';
-    else if (op === 0x26) p.segment = 'es';
     else if (op === 0x64) p.segment = 'fs';
     else if (op === 0x65) p.segment = 'gs';
-    else break;
+    // es, cs, ss and ds overrides are no-ops in 64-bit mode.
+    else if (op !== 0x26 && op !== 0x2e && op !== 0x36 && op !== 0x3e) break;
     p.rex = 0;
   }
   const d = new Decoding(c, p);
   const done = op === 0x0f ? d.twoByte(c.u8()) : d.oneByte(op);
+  // yaxpeax rejects a lock prefix except on a read-modify-write of memory.
+  if (p.lock && !(LOCKABLE.has(done.mnemonic) && done.operands[0]?.kind === 'mem')) throw new Undecodable();
   let prefix = '';
   if (p.lock) prefix += 'lock ';
   if (p.rep !== undefined && ['movs', 'cmps', 'lods', 'stos', 'ins', 'outs'].includes(done.mnemonic)) {
@@ -180,7 +185,7 @@ class Decoding {
   }
 
   /** Reads ModRM (and SIB, displacement): the reg field and the r/m operand, a register of `size` or memory. */
-  private modrm(size: 1 | 2 | 4 | 8 | 'xmm'): { reg: number; rm: Amd64Operand; isMemory: boolean } {
+  private modrm(size: 1 | 2 | 4 | 8 | 'xmm'): { reg: number; rm: Amd64Operand } {
     const m = this.c.u8();
     const mod = m >> 6;
     const reg = ((m >> 3) & 7) | this.r;
@@ -188,15 +193,15 @@ class Decoding {
     if (mod === 3) {
       const num = rmBits | this.b;
       const rm = size === 'xmm' ? ({ kind: 'reg', reg: XMM[num]! } as const) : this.reg(num, size);
-      return { reg, rm, isMemory: false };
+      return { reg, rm };
     }
-    return { reg, rm: this.memory(mod, rmBits), isMemory: true };
+    return { reg, rm: this.memory(mod, rmBits) };
   }
 
   // yaxpeax's read_M / read_sib: a zero displacement gives the form without one, `[rbp]` needs mod 01.
   private memory(mod: number, rmBits: number): Amd64Memory {
     const names = this.p.addressSize ? D : Q;
-    const segment = this.p.segment !== undefined && this.p.segment !== 'ds' ? this.p.segment : undefined;
+    const segment = this.p.segment;
     const mem = (form: Amd64Memory['form'], base: string | undefined, index: string | undefined, scale: number, disp: bigint): Amd64Memory => ({
       kind: 'mem',
       form,
@@ -239,9 +244,9 @@ class Decoding {
 
   /** `E, G` (or `G, E` when `regFirst`) with both of one size. */
   private eg(mnemonic: string, size: 1 | 2 | 4 | 8, regFirst: boolean): Body {
-    const { reg, rm, isMemory } = this.modrm(size);
+    const { reg, rm } = this.modrm(size);
     const g = this.reg(reg, size);
-    return this.plain(mnemonic, regFirst ? [g, rm] : [rm, g], isMemory ? size : 0);
+    return this.plain(mnemonic, regFirst ? [g, rm] : [rm, g], size);
   }
 
   oneByte(op: number): Body {
@@ -279,8 +284,8 @@ class Decoding {
     if (op >= 0x91 && op <= 0x97) return this.plain('xchg', [this.reg(0, this.v), this.reg((op & 7) | this.b, this.v)]);
     switch (op) {
       case 0x63: {
-        const { reg, rm, isMemory } = this.modrm(4);
-        return this.plain('movsxd', [this.reg(reg, this.w ? 8 : 4), rm], isMemory ? 4 : 0);
+        const { reg, rm } = this.modrm(4);
+        return this.plain('movsxd', [this.reg(reg, this.w ? 8 : 4), rm], 4);
       }
       case 0x68:
         return this.plain('push', [this.imm(this.p.operandSize ? 2 : 4, true)]);
@@ -288,17 +293,17 @@ class Decoding {
         return this.plain('push', [this.imm(1, true)]);
       case 0x69:
       case 0x6b: {
-        const { reg, rm, isMemory } = this.modrm(this.v);
+        const { reg, rm } = this.modrm(this.v);
         const imm = op === 0x6b ? this.imm(1, true) : this.immV();
-        return this.plain('imul', [this.reg(reg, this.v), rm, imm], isMemory ? this.v : 0);
+        return this.plain('imul', [this.reg(reg, this.v), rm, imm], this.v);
       }
       case 0x80:
       case 0x81:
       case 0x83: {
         const size = op === 0x80 ? 1 : this.v;
-        const { reg, rm, isMemory } = this.modrm(size);
+        const { reg, rm } = this.modrm(size);
         const imm = op === 0x81 ? this.immV() : this.imm(1, true);
-        return this.plain(ALU[reg & 7]!, [rm, imm], isMemory ? size : 0);
+        return this.plain(ALU[reg & 7]!, [rm, imm], size);
       }
       case 0x84:
         return this.eg('test', 1, false);
@@ -317,9 +322,9 @@ class Decoding {
       case 0x8b:
         return this.eg('mov', this.v, true);
       case 0x8f: {
-        const { reg, rm, isMemory } = this.modrm(this.p.operandSize ? 2 : 8);
+        const { reg, rm } = this.modrm(this.p.operandSize ? 2 : 8);
         if ((reg & 7) !== 0) throw new Undecodable();
-        return this.plain('pop', [rm], isMemory ? (this.p.operandSize ? 2 : 8) : 0);
+        return this.plain('pop', [rm], (this.p.operandSize ? 2 : 8));
       }
       case 0x90:
         if (this.b !== 0) return this.plain('xchg', [this.reg(0, this.v), this.reg(8, this.v)]);
@@ -335,7 +340,7 @@ class Decoding {
         // mov with a 64-bit absolute address (moffs).
         const size = op & 1 ? this.v : 1;
         const address = this.p.addressSize ? this.c.unsigned(4) : this.c.unsigned(8);
-        const segment = this.p.segment !== undefined && this.p.segment !== 'ds' ? this.p.segment : undefined;
+        const segment = this.p.segment;
         const mem: Amd64Memory = { kind: 'mem', form: 'abs64', base: undefined, index: undefined, scale: 1, disp: address, segment };
         const acc = this.reg(0, size);
         return this.plain('mov', op < 0xa2 ? [acc, mem] : [mem, acc], size);
@@ -367,21 +372,23 @@ class Decoding {
       case 0xd2:
       case 0xd3: {
         const size = op & 1 ? this.v : 1;
-        const { reg, rm, isMemory } = this.modrm(size);
-        const count: Amd64Operand = op <= 0xc1 ? this.imm(1, false) : op <= 0xd1 ? { kind: 'imm', value: 1n, signed: false } : { kind: 'reg', reg: 'cl' };
-        return this.plain(SHIFTS[reg & 7]!, [rm, count], isMemory ? size : 0);
+        const { reg, rm } = this.modrm(size);
+        // yaxpeax reads the count as a signed byte (ImmI8).
+        const count: Amd64Operand = op <= 0xc1 ? this.imm(1, true) : op <= 0xd1 ? { kind: 'imm', value: 1n, signed: true } : { kind: 'reg', reg: 'cl' };
+        return this.plain(SHIFTS[reg & 7]!, [rm, count], size);
       }
+      // yaxpeax sizes ret's return-address slot.
       case 0xc2:
-        return this.plain('ret', [this.imm(2, false)]);
+        return this.plain('ret', [this.imm(2, false)], 8);
       case 0xc3:
-        return this.plain('ret');
+        return this.plain('ret', [], 8);
       case 0xc6:
       case 0xc7: {
         const size = op === 0xc6 ? 1 : this.v;
-        const { reg, rm, isMemory } = this.modrm(size);
+        const { reg, rm } = this.modrm(size);
         if ((reg & 7) !== 0) throw new Undecodable();
         const imm = op === 0xc6 ? this.imm(1, true) : this.immV();
-        return this.plain('mov', [rm, imm], isMemory ? size : 0);
+        return this.plain('mov', [rm, imm], size);
       }
       case 0xc9:
         return this.plain('leave');
@@ -411,25 +418,24 @@ class Decoding {
       case 0xf6:
       case 0xf7: {
         const size = op === 0xf6 ? 1 : this.v;
-        const { reg, rm, isMemory } = this.modrm(size);
+        const { reg, rm } = this.modrm(size);
         const n = reg & 7;
-        const memSize = isMemory ? size : 0;
-        if (n <= 1) return this.plain('test', [rm, op === 0xf6 ? this.imm(1, true) : this.immV()], memSize);
-        return this.plain(['not', 'neg', 'mul', 'imul', 'div', 'idiv'][n - 2]!, [rm], memSize);
+        if (n <= 1) return this.plain('test', [rm, op === 0xf6 ? this.imm(1, true) : this.immV()], size);
+        return this.plain(['not', 'neg', 'mul', 'imul', 'div', 'idiv'][n - 2]!, [rm], size);
       }
       case 0xfe: {
-        const { reg, rm, isMemory } = this.modrm(1);
+        const { reg, rm } = this.modrm(1);
         if ((reg & 7) > 1) throw new Undecodable();
-        return this.plain((reg & 7) === 0 ? 'inc' : 'dec', [rm], isMemory ? 1 : 0);
+        return this.plain((reg & 7) === 0 ? 'inc' : 'dec', [rm], 1);
       }
       case 0xff: {
         const m = this.peekReg();
-        // call, jmp and push of r/m are 64-bit in long mode.
+        // call, jmp and push of r/m are 64-bit in long mode; a register call still sizes its return-address slot.
         const size = m === 2 || m === 4 || m === 6 ? (this.p.operandSize && m === 6 ? 2 : 8) : this.v;
         if (m === 3 || m === 5 || m === 7) throw new Undecodable();
-        const { rm, isMemory } = this.modrm(size);
+        const { rm } = this.modrm(size);
         const mnemonic = ['inc', 'dec', 'call', '', 'jmp', '', 'push'][m]!;
-        return this.plain(mnemonic, [rm], isMemory ? size : 0);
+        return this.plain(mnemonic, [rm], size);
       }
       default:
         throw new Undecodable();
@@ -460,8 +466,8 @@ class Decoding {
   twoByte(op: number): Body {
     if (op >= 0x80 && op <= 0x8f) return this.plain(`j${CONDITIONS[op - 0x80]}`, [{ kind: 'rel', offset: this.c.signed(4) }]);
     if (op >= 0x90 && op <= 0x9f) {
-      const { rm, isMemory } = this.modrm(1);
-      return this.plain(SET_NAMES[op - 0x90]!, [rm], isMemory ? 1 : 0);
+      const { rm } = this.modrm(1);
+      return this.plain(SET_NAMES[op - 0x90]!, [rm], 1);
     }
     if (op >= 0x40 && op <= 0x4f) return this.eg(CMOV_NAMES[op - 0x40]!, this.v, true);
     switch (op) {
@@ -486,8 +492,8 @@ class Decoding {
       case 0xbe:
       case 0xbf: {
         const from = op & 1 ? 2 : 1;
-        const { reg, rm, isMemory } = this.modrm(from);
-        return this.plain(op < 0xbe ? 'movzx' : 'movsx', [this.reg(reg, this.v), rm], isMemory ? from : 0);
+        const { reg, rm } = this.modrm(from);
+        return this.plain(op < 0xbe ? 'movzx' : 'movsx', [this.reg(reg, this.v), rm], from);
       }
       case 0x10:
       case 0x11:
@@ -537,9 +543,9 @@ class Decoding {
         choice = pick({ '66': ['movdqa', 16], f3: ['movdqu', 16] });
         store = op === 0x7f;
     }
-    const { reg, rm, isMemory } = this.modrm('xmm');
+    const { reg, rm } = this.modrm('xmm');
     const x: Amd64Operand = { kind: 'reg', reg: XMM[reg]! };
-    return this.plain(choice[0], store ? [rm, x] : [x, rm], isMemory ? choice[1] : 0);
+    return this.plain(choice[0], store ? [rm, x] : [x, rm], choice[1]);
   }
 }
 

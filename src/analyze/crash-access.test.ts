@@ -179,7 +179,7 @@ test('Linux maps are the memory map when there is no MemoryInfoList; ret reads i
     maps: '00400000-00401000 r-xp 00000000 08:01 1 /bin/app\n',
   });
   assert.equal(a.instruction, 'ret');
-  assert.deepEqual(a.memoryAccesses, []);
+  assert.deepEqual(a.memoryAccesses, [{ address: STACK, size: 8, accessType: 'read', likelyNullPointer: false, likelyGuardPage: false }]);
   assert.equal(a.instructionPointerUpdate, 0x616500n);
   assert.deepEqual(a.possibleBitFlips.map((f) => f.address), [0x400045n]);
 });

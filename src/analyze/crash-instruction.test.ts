@@ -77,8 +77,11 @@ test('access directions of the derivable opcodes, and the implicit stack slot of
   ]);
   const pop = await analyze([0x5d], { rsp: 0x8000n });
   assert.deepEqual(pop.accesses?.map((x) => [x.address, x.accessType]), [[0x8000n, 'read']]);
-  // ret and push imm have no memory size: no accesses at all, as in rust-minidump.
-  assert.deepEqual((await analyze([0xc3], { rsp: 0x8000n })).accesses, []);
+  const ret = await analyze([0xc3], { rsp: 0x8000n });
+  assert.deepEqual(ret.accesses?.map((x) => [x.address, x.size, x.accessType]), [[0x8000n, 8, 'read']]);
+  const callReg = await analyze([0xff, 0xd0], { rax: 0x401000n, rsp: 0x8000n });
+  assert.deepEqual(callReg.accesses?.map((x) => [x.address, x.size, x.accessType]), [[0x7ff8n, 8, 'write']]);
+  // push imm has no memory size: no accesses at all, not even its stack slot, as in rust-minidump.
   assert.deepEqual((await analyze([0x6a, 0x01], { rsp: 0x8000n })).accesses, []);
   assert.deepEqual((await analyze([0x89, 0xc0], {})).accesses, [], 'register to register');
 });
