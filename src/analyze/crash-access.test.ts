@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Snapshot } from '../model/snapshot.js';
+import { analyzeCrashAccess } from './crash-access.js';
 import { analyze } from './process.js';
 import type { CrashAccess } from './types.js';
 import { amd64Context, arm64Context, Stream, SynthMinidump, x86Context, type MemoryInfoSpec, type RegisterValues } from '../testing/synth/index.js';
@@ -192,4 +194,25 @@ test('hostile instruction bytes: invalid, or cut short by the end of captured me
     assert.equal(a.instructionPointerUpdate, undefined);
     assert.deepEqual(a.inconsistencies, []);
   }
+});
+
+test('a read that fails (a damaged file) leaves the instruction null instead of failing the analysis', async () => {
+  const failing = {
+    regions: [{ base: CODE, size: 0x10 }],
+    read: (): Promise<Uint8Array | undefined> => Promise.reject(new Error('EIO')),
+    loadRange: (): Promise<undefined> => Promise.reject(new Error('EIO')),
+    loadStack: (): Promise<undefined> => Promise.reject(new Error('EIO')),
+  };
+  const snapshot = {
+    format: 'minidump',
+    system: { cpu: 'amd64', os: 'Windows NT', osShort: 'windows' },
+    memory: failing,
+    memoryInfo: [],
+    linux: undefined,
+    threads: [{ id: 1, stack: { base: STACK, size: 0x100, fileOffset: 0 } }],
+  } as unknown as Snapshot;
+  const context = { cpu: 'amd64' as const, registers: new Map([['rip', CODE], ['rsp', STACK]]) };
+  const a = await analyzeCrashAccess(snapshot, { address: 0x45n, code: 0xc0000005, flags: 0, parameters: [1n, 0x45n], threadId: 1 }, context);
+  assert.equal(a.instruction, undefined);
+  assert.deepEqual(a.inconsistencies, []);
 });

@@ -117,13 +117,22 @@ function containsAccess(accesses: readonly MemoryAccess[], address: bigint, type
   });
 }
 
+/** A read that fails (a damaged or truncated file) is memory the dump does not have: the analysis is null, never an error. */
+async function orUndefined<T>(read: () => Promise<T | undefined>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads captured memory within the one region holding `address`, as rust-minidump's memory list does. */
 async function readWithinRegion(snapshot: Snapshot, address: bigint, length: number): Promise<Uint8Array | undefined> {
   const region = findRegion(snapshot.memory.regions, address);
   if (!region) return undefined;
   const available = region.base + BigInt(region.size) - address;
   if (available < BigInt(length)) return undefined;
-  return snapshot.memory.read(address, length);
+  return orUndefined(() => snapshot.memory.read(address, length));
 }
 
 function u64(bytes: Uint8Array | undefined): bigint | undefined {
@@ -137,7 +146,7 @@ async function instructionBytes(snapshot: Snapshot, ip: bigint): Promise<Uint8Ar
   if (!region) return undefined;
   const available = region.base + BigInt(region.size) - ip;
   const length = Number(available < BigInt(MAX_INSTRUCTION_LENGTH) ? available : BigInt(MAX_INSTRUCTION_LENGTH));
-  return length > 0 ? snapshot.memory.read(ip, length) : undefined;
+  return length > 0 ? orUndefined(() => snapshot.memory.read(ip, length)) : undefined;
 }
 
 /** The values of the registers rust-minidump's context iterates (for the nearby and poison heuristics). */
@@ -166,7 +175,8 @@ async function analyzeInstruction(snapshot: Snapshot, crash: CrashRecord, contex
     readStackU64: async (address) => {
       if (!stack || address < stack.base || address + 8n > stack.base + BigInt(stack.size)) return undefined;
       const offset = Number(address - stack.base);
-      const block = await snapshot.memory.loadStack({ base: address, size: 8, fileOffset: stack.fileOffset === undefined ? undefined : stack.fileOffset + offset });
+      const fileOffset = stack.fileOffset === undefined ? undefined : stack.fileOffset + offset;
+      const block = await orUndefined(() => snapshot.memory.loadStack({ base: address, size: 8, fileOffset }));
       return block?.u64(address);
     },
   });
