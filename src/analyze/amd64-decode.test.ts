@@ -34,6 +34,7 @@ test('memory operand forms follow yaxpeax: a zero displacement drops the form wi
     ['488b0500100000', 'mov rax, qword [rip + 0x1000]'],
     ['64488b042528000000', 'mov rax, qword fs:[0x28]'],
     ['2e8b03', 'mov eax, dword [rbx]'],
+    ['488d4308', 'lea rax, qword [rbx + 0x8]'],
     ['48c7040841414141', 'mov qword [rax + rcx * 1], 0x41414141'],
     ['c78424900300000d0000c0', 'mov dword [rsp + 0x390], -0x3ffffff3'],
   ];
@@ -125,7 +126,7 @@ test('hostile bytes: truncated, invalid, too long or not yet known decode to und
   assert.equal(decodeAmd64(hex('06')), undefined, 'push es is invalid in 64-bit mode');
   assert.equal(decodeAmd64(hex('c708')), undefined, 'c7 /1 is not mov');
   assert.equal(decodeAmd64(hex('ff18')), undefined, 'far calls are not decoded');
-  assert.equal(decodeAmd64(hex('8d0424')), undefined, 'lea is not decoded');
+  assert.equal(decodeAmd64(hex('488dc0')), undefined, 'lea of a register is invalid');
   assert.equal(decodeAmd64(hex('f08b03')), undefined, 'lock on a plain load is invalid');
   assert.equal(decodeAmd64(hex('f001c0')), undefined, 'lock on a register destination is invalid');
   // 14 prefixes and a 2-byte instruction: 16 bytes.

@@ -6,7 +6,7 @@
  * It covers the one-byte opcode map's integer instructions (ALU, mov, test, xchg, push/pop, the
  * 0x80/0x81/0x83/0xc6/0xc7/0xf6/0xf7/0xfe/0xff groups, shifts, string ops, calls, jumps, ret) and
  * the two-byte ones crashes show (movzx/movsx, setcc/cmovcc, jcc rel32, imul, cmpxchg/xadd, SSE
- * moves and ucomis*). Anything else, a truncated instruction or more than 15 bytes is undefined:
+ * moves and ucomis*). Anything else (far branches, x87, AVX...), a truncated instruction or more than 15 bytes is undefined:
  * the decoder never throws and reads nothing but the bytes it is given.
  */
 
@@ -321,6 +321,12 @@ class Decoding {
         return this.eg('mov', 1, true);
       case 0x8b:
         return this.eg('mov', this.v, true);
+      case 0x8d: {
+        // lea: memory only; yaxpeax gives it the operand size and prints it (`lea rax, qword [rbx + 0x8]`).
+        const { reg, rm } = this.modrm(this.v);
+        if (rm.kind !== 'mem') throw new Undecodable();
+        return this.plain('lea', [this.reg(reg, this.v), rm], this.v);
+      }
       case 0x8f: {
         const { reg, rm } = this.modrm(this.p.operandSize ? 2 : 8);
         if ((reg & 7) !== 0) throw new Undecodable();

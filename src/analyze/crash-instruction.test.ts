@@ -66,6 +66,9 @@ test('access directions of the derivable opcodes, and the implicit stack slot of
   assert.deepEqual(a.accesses?.map((x) => x.accessType), ['readwrite']);
   const mov = await analyze([0x89, 0x03], { rbx: 0x1000n }); // mov dword [rbx], eax
   assert.deepEqual(mov.accesses?.map((x) => x.accessType), ['write']);
+  const lea = await analyze([0x48, 0x8d, 0x43, 0x08], { rbx: 0x1000n }); // lea rax, [rbx + 8]: touches nothing
+  assert.deepEqual(lea.accesses, []);
+  assert.deepEqual(lea.registers, ['rbx']);
   const and = await analyze([0x21, 0x03], { rbx: 0x1000n }); // and: not derivable
   assert.deepEqual(and.accesses?.map((x) => x.accessType), ['underivable']);
   const push = await analyze([0x55], { rsp: 0x8000n }); // push rbp
