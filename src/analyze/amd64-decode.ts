@@ -6,8 +6,8 @@
  * It covers the one-byte opcode map's integer instructions (ALU, mov, test, xchg, push/pop, the
  * 0x80/0x81/0x83/0xc6/0xc7/0xf6/0xf7/0xfe/0xff groups, shifts, string ops, calls, jumps, ret) and
  * the two-byte ones crashes show (movzx/movsx, setcc/cmovcc, jcc rel32, imul, cmpxchg/xadd, SSE
- * moves and ucomis*). Anything else (far branches, x87, AVX...), a truncated instruction or more than 15 bytes is undefined:
- * the decoder never throws and reads nothing but the bytes it is given.
+ * moves and ucomis*), and lea. Anything else (far branches, x87, AVX...), a truncated instruction or
+ * one longer than 15 bytes is undefined: the decoder never throws and reads only the bytes it is given.
  */
 
 /** One operand as yaxpeax models it (its memory forms are distinct: `[rbx]`, `[rbx + 0x8]`, `[rbx + rcx * 1]`...). */
