@@ -9,6 +9,7 @@ import { amd64Unwinder } from '../unwind/amd64.js';
 import { arm64Unwinder } from '../unwind/arm64.js';
 import { defaultWalkOptions, walkThread, WalkState, type CodeReader, type CpuUnwinder, type WalkOptions } from '../unwind/walker.js';
 import { x86Unwinder } from '../unwind/x86.js';
+import { analyzeCrashAccess } from './crash-access.js';
 import { crashReason, explainCrash } from './crash-reason.js';
 import { rustMinidumpCrashReason } from './crash-reason-rust.js';
 import { symbolizeFromExports } from './export-symbols.js';
@@ -76,7 +77,13 @@ export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions =
   let crash: CrashInfo | undefined;
   if (exception) {
     const r = crashReason(snapshot.system.osShort, snapshot.system.cpu, exception);
+    // rust-minidump reads only minidumps: a kernel dump's bugcheck gets no instruction analysis.
+    const access =
+      snapshot.format === 'minidump'
+        ? await analyzeCrashAccess(snapshot, { ...exception, address: r.address }, exception.context)
+        : undefined;
     crash = {
+      access,
       reason: r.reason,
       rustMinidumpReason: rustMinidumpCrashReason(snapshot.system.osShort, snapshot.system.cpu, exception),
       address: r.address,

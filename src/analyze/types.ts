@@ -46,7 +46,69 @@ export interface CrashInfo {
   readonly parameters: readonly bigint[];
   readonly explanation: string | undefined;
   readonly threadId: number;
+  /** rust-minidump's analysis of the crashing instruction (undefined for dumps it does not read, e.g. kernel dumps). */
+  readonly access?: CrashAccess | undefined;
 }
+
+/**
+ * What the crashing instruction and the memory map say about the crash, as rust-minidump's
+ * `crash_info` has it (minidump-processor's op_analysis and its bit-flip, guard-page and
+ * inconsistency checks).
+ */
+export interface CrashAccess {
+  /** The crashing instruction as yaxpeax-x86 prints it; undefined when it was not decoded (only amd64 is). */
+  readonly instruction: string | undefined;
+  /** The memory the instruction accesses; undefined when not known (no instruction, or a register it uses is not in the context). */
+  readonly memoryAccesses: readonly MemoryAccess[] | undefined;
+  /** Where a call, jmp or ret sends the instruction pointer, when that was read from the registers or memory. */
+  readonly instructionPointerUpdate: bigint | undefined;
+  readonly adjustedAddress: AdjustedAddress | undefined;
+  /** Mapped addresses one flipped bit away from the crash address (or a register the instruction used). */
+  readonly possibleBitFlips: readonly PossibleBitFlip[];
+  /** rust-minidump's CrashInconsistency names: the crash reason disagrees with the instruction or the memory map. */
+  readonly inconsistencies: readonly CrashInconsistency[];
+}
+
+export type MemoryAccessType = 'read' | 'write' | 'readwrite' | 'underivable';
+
+export interface MemoryAccess {
+  readonly address: bigint;
+  /** Bytes accessed; undefined when the instruction does not say. */
+  readonly size: number | undefined;
+  /** `underivable`: the instruction is not one whose read/write direction is modelled. */
+  readonly accessType: MemoryAccessType;
+  /** The base register held zero: a null pointer plus an offset. */
+  readonly likelyNullPointer: boolean;
+  /** The address is in a small inaccessible region next to an accessible one. */
+  readonly likelyGuardPage: boolean;
+}
+
+/** A crash address better than the reported one: the non-canonical address a GPF hides, or a null pointer's offset. */
+export type AdjustedAddress = { readonly kind: 'non-canonical'; readonly address: bigint } | { readonly kind: 'null-pointer'; readonly offset: bigint };
+
+export interface BitFlipDetails {
+  readonly wasNonCanonical: boolean;
+  readonly isNull: boolean;
+  readonly wasLow: boolean;
+  readonly nearbyRegisters: number;
+  readonly poisonRegisters: boolean;
+}
+
+export interface PossibleBitFlip {
+  readonly address: bigint;
+  /** The register that held the flipped address; undefined for the crash address itself. */
+  readonly sourceRegister: string | undefined;
+  readonly details: BitFlipDetails;
+  /** 0..1, computed in single precision as rust-minidump does. */
+  readonly confidence: number;
+}
+
+export type CrashInconsistency =
+  | 'int_div_by_zero_not_possible'
+  | 'priv_instruction_crash_without_priv_instruction'
+  | 'non_canonical_address_falsely_reported'
+  | 'access_violation_when_access_allowed'
+  | 'crashing_access_not_found_in_memory_accesses';
 
 export interface ThreadAnalysis {
   readonly thread: Thread;

@@ -1,4 +1,5 @@
-import type { Analysis, MemoryFacts, ThreadReport } from '../analyze/types.js';
+import type { Analysis, CrashInfo, MemoryFacts, ThreadReport } from '../analyze/types.js';
+import { shortestF32 } from '../analyze/bit-flips.js';
 import type { Finding } from '../analyze/findings.js';
 import { registerOrder, type Cpu, type CpuContext } from '../model/cpu.js';
 import type { HeaderField } from '../model/kernel.js';
@@ -48,6 +49,42 @@ export function jsonStatus(analysis: Analysis): string {
   return analysis.limits.length > 0 ? 'LIMIT_REACHED' : 'OK';
 }
 
+/** rust-minidump's crash-instruction keys of `crash_info`, in its value formats (null where it has no value). */
+function crashAccessJson(crash: CrashInfo | undefined, cpu: Cpu): Record<string, unknown> {
+  const a = crash?.access;
+  return {
+    adjusted_address: !a?.adjustedAddress
+      ? null
+      : a.adjustedAddress.kind === 'non-canonical'
+        ? { kind: 'non-canonical', address: hexPtr(a.adjustedAddress.address, cpu) }
+        : { kind: 'null-pointer', offset: hexPtr(a.adjustedAddress.offset, cpu) },
+    instruction: a?.instruction ?? null,
+    memory_accesses:
+      a?.memoryAccesses?.map((m) => ({
+        ...(m.accessType === 'underivable' ? {} : { access_type: m.accessType }),
+        address: hexPtr(m.address, cpu),
+        ...(m.likelyGuardPage ? { is_likely_guard_page: true } : {}),
+        size: m.size ?? null,
+      })) ?? null,
+    instruction_pointer_update: a?.instructionPointerUpdate === undefined ? null : { address: hexPtr(a.instructionPointerUpdate, cpu) },
+    possible_bit_flips: a?.possibleBitFlips.length
+      ? a.possibleBitFlips.map((f) => ({
+          address: hexPtr(f.address, cpu),
+          confidence: shortestF32(f.confidence),
+          details: {
+            is_null: f.details.isNull,
+            nearby_registers: f.details.nearbyRegisters,
+            poison_registers: f.details.poisonRegisters,
+            was_low: f.details.wasLow,
+            was_non_canonical: f.details.wasNonCanonical,
+          },
+          source_register: f.sourceRegister ?? null,
+        }))
+      : null,
+    crash_inconsistencies: crash ? [...(a?.inconsistencies ?? [])] : null,
+  };
+}
+
 /**
  * The analysis as JSON: every key rust-minidump's `minidump-stackwalk --json` writes, with its
  * values, plus stackhog's own fields beside them (README lists both).
@@ -75,6 +112,7 @@ export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed
       type: analysis.crash ? (analysis.crash.rustMinidumpReason ?? analysis.crash.reason) : null,
       breakpad_type: analysis.crash?.reason ?? null,
       address: analysis.crash ? hexPtr(analysis.crash.address, cpu) : null,
+      ...crashAccessJson(analysis.crash, cpu),
       crashing_thread: crashedIndex ?? null,
       crashing_thread_id: crashedReport?.thread.id ?? null,
       assertion: null,
