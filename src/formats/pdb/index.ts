@@ -1,0 +1,4 @@
+export { MsfFile, MsfStream, isMsf, MSF_MAGIC, type MsfSuperBlock } from './msf.js';
+export { readPdbInfo, type PdbInfo } from './info.js';
+export { readDbi, NO_STREAM, type Dbi, type DbiHeader, type DbiModule, type DbiDebugStreams, type SectionContribution } from './dbi.js';
+export { PdbFile, PdbStream, type SectionHeader } from './pdb-file.js';
