@@ -9,7 +9,10 @@ export { analyze, analyzeMinidump, analyzeSnapshot } from './analyze/process.js'
 export type { Analysis, AnalyzeOptions, ThreadAnalysis, CrashInfo } from './analyze/types.js';
 export type { StartRegisters } from './analyze/start.js';
 export type { StackFrame, FrameTrust } from './unwind/frame.js';
-export { SymbolStoreProvider } from './symbolize/store-provider.js';
+export { SymbolStoreProvider, type PdbLoader, type SymbolStoreOptions } from './symbolize/store-provider.js';
+export { SymbolFileFinder, pdbStorePaths, type SymbolFileCandidate, type SymbolFileFinderOptions, type SymbolFileLayout } from './symbolize/symbol-files.js';
+export { parseSymbolPath, type SymbolPathElement } from './symbolize/symbol-path.js';
+export { readPdbIdentity, type PdbIdentity } from './formats/pdb/identity.js';
 export { SymbolStore, type SymbolFileOpener } from './symbolize/symbol-store.js';
 export { noSymbols, type SymbolProvider, type ModuleSymbols } from './symbolize/provider.js';
 export { loadSymbolFile } from './formats/breakpad-sym/index.js';

@@ -9,7 +9,8 @@ import { analyzeDps } from '../analyze/windbg-stack.js';
 import { listingKind } from '../formats/windbg-text/index.js';
 import { DEFAULT_NOT_CULPRITS } from '../analyze/kernel-crash.js';
 import { FormatError, OptionError } from '../io/errors.js';
-import { FileDirectories } from '../node/directories.js';
+import { FileDirectories, symstorePathsOnly } from '../node/directories.js';
+import { defaultSymbolCacheDir, SymbolServers, type SymbolServerConfig } from '../node/symbol-server.js';
 import { DEFAULT_MAX_STREAM_BYTES, openDumpSource, StreamTooLargeError } from '../node/file-source.js';
 import { toJson } from '../report/json.js';
 import { renderKf } from '../report/kf.js';
@@ -17,6 +18,7 @@ import { renderBreakpad, renderBreakpadMachine } from '../report/breakpad.js';
 import { dpsJson, renderDps } from '../report/dps.js';
 import { renderFindings, renderText } from '../report/text.js';
 import { SymbolStoreProvider } from '../symbolize/store-provider.js';
+import { isHttpUrl, parseSymbolPath } from '../symbolize/symbol-path.js';
 import type { StartRegisters } from '../analyze/start.js';
 import { defaultWalkOptions } from '../unwind/walker.js';
 import { ExitCode } from './exit-codes.js';
@@ -38,11 +40,18 @@ interface DumpOptions {
   symbolCache: number;
   maxStreamBytes: number;
   notCulprit: string[];
+  symbolServer: string[];
+  /** WinDbg's symbol path syntax; from _NT_SYMBOL_PATH when not given. */
+  symbolPath: string | undefined;
+  /** Whether --symbol-path was given on the command line (not taken from the environment). */
+  symbolPathGiven: boolean;
+  symbolCacheDir: string | undefined;
+  symbolTimeout: number;
 }
 
 /** Repeatable options have no default, so --help shows no empty `[]`: absent is undefined. */
-type RepeatableFlag = 'symbols' | 'modules' | 'notCulprit';
-type DumpFlags = Omit<DumpOptions, RepeatableFlag> & Partial<Pick<DumpOptions, RepeatableFlag>>;
+type RepeatableFlag = 'symbols' | 'modules' | 'notCulprit' | 'symbolServer';
+type DumpFlags = Omit<DumpOptions, RepeatableFlag | 'symbolPathGiven'> & Partial<Pick<DumpOptions, RepeatableFlag>>;
 
 interface DpsOptions {
   lm: string | undefined;
@@ -111,8 +120,12 @@ function program(setJob: (job: Job) => void): Command {
     .name('stackhog')
     .description('Stack forensics for crash dumps: walks every thread of a minidump or the bugcheck thread of a Windows kernel dump, measures who used the stack and explains the crash.')
     .argument('[dump]', "minidump or Windows kernel dump (MEMORY.DMP, Minidump\\*.dmp); '-' reads it from stdin (default: a bundled sample, a real stack overflow)")
-    .option('-s, --symbols <dir>', 'Breakpad symbol store directory (repeatable; first hit wins)', collect)
+    .option('-s, --symbols <dir>', 'symbol directory: Breakpad .sym store, symstore or flat PDBs, symstore images (repeatable; first hit wins)', collect)
     .option('-m, --modules <dir>', 'directory of module images (.exe/.dll), flat or symbol-server layout (repeatable)', collect)
+    .option('--symbol-server <url>', 'symbol server (SymSrv over HTTP) for PDBs and images, after every directory (repeatable)', collect)
+    .addOption(new Option('--symbol-path <path>', "WinDbg's symbol path: dirs, srv*<cache>*<url>, cache*<dir>, separated by ';'").env('_NT_SYMBOL_PATH'))
+    .option('--symbol-cache-dir <dir>', `where servers without a cache of their own keep downloads (default: ${defaultSymbolCacheDir()})`)
+    .option('--symbol-timeout <seconds>', 'give up a symbol-server request silent for this long', positiveInt, 30)
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'kf', 'breakpad', 'breakpad-machine']).default('text'))
     .addOption(new Option('--threads <which>', 'threads to report').choices(['all', 'crashed']).default('all'))
     .option('--max-frames <n>', 'stop each walk after this many frames', positiveInt, defaultWalkOptions.maxFrames)
@@ -128,8 +141,17 @@ function program(setJob: (job: Job) => void): Command {
     .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride()
-    .action((dump: string | undefined, flags: DumpFlags) =>
-      setJob(() => runDump(dump, { ...flags, symbols: flags.symbols ?? [], modules: flags.modules ?? [], notCulprit: flags.notCulprit ?? [] })),
+    .action((dump: string | undefined, flags: DumpFlags, cmd: Command) =>
+      setJob(() =>
+        runDump(dump, {
+          ...flags,
+          symbols: flags.symbols ?? [],
+          modules: flags.modules ?? [],
+          notCulprit: flags.notCulprit ?? [],
+          symbolServer: flags.symbolServer ?? [],
+          symbolPathGiven: cmd.getOptionValueSource('symbolPath') === 'cli',
+        }),
+      ),
     );
   root
     .command('dps')
@@ -155,6 +177,8 @@ function sample(opts: DumpOptions): string {
     opts.modules.length > 0 && '--modules',
     opts.start !== undefined && '--start',
     opts.notCulprit.length > 0 && '--not-culprit',
+    opts.symbolServer.length > 0 && '--symbol-server',
+    opts.symbolPathGiven && '--symbol-path',
   ].filter((o): o is string => o !== false);
   if (given.length > 0) throw new CliError(`no dump given (${given.join(', ')} need${given.length === 1 ? 's' : ''} one; the bundled sample runs only without them)`, ExitCode.Usage);
   return SAMPLE;
@@ -215,6 +239,7 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
   if (opts.findingsOnly && opts.format !== 'text' && opts.format !== 'json') throw new CliError(`--findings-only prints text or json, not ${opts.format}`, ExitCode.Usage);
   await checkDirectories('--symbols', opts.symbols);
   await checkDirectories('--modules', opts.modules);
+  for (const url of opts.symbolServer) if (!isHttpUrl(url)) throw new CliError(`--symbol-server ${url}: not an http:// or https:// URL (a directory is --symbols)`, ExitCode.Usage);
   const path = dump ?? sample(opts);
   let file;
   try {
@@ -223,14 +248,22 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
     if (e instanceof StreamTooLargeError) throw e;
     throw cannotOpen(path, e);
   }
-  const dirs = new FileDirectories(opts.symbols);
+  const sources = symbolSources(opts);
+  const dirs = new FileDirectories(sources.directories);
   const imageDirs = new FileDirectories(opts.modules);
+  // No request at all unless a server was configured (--symbol-server, --symbol-path, _NT_SYMBOL_PATH).
+  const servers = new SymbolServers(sources.servers, {
+    timeoutMs: opts.symbolTimeout * 1000,
+    defaultCache: opts.symbolCacheDir ?? defaultSymbolCacheDir(),
+    progress: process.stderr,
+  });
   try {
-    const symbols = new SymbolStoreProvider(dirs.openers, opts.symbolCache);
+    const symbols = new SymbolStoreProvider(dirs.openers, opts.symbolCache, { servers: servers.openers });
+    const searched = sources.directories.length > 0 || sources.servers.length > 0;
     const analysis = await analyze(file.source, {
       // Only a given store is searched: rust-minidump's missing_symbols means "looked for and not found".
-      ...(opts.symbols.length > 0 ? { symbols } : {}),
-      images: imageDirs.openers,
+      ...(searched ? { symbols } : {}),
+      images: [...imageDirs.openers, ...dirs.openers.map(symstorePathsOnly), ...servers.openers],
       walk: { maxFrames: opts.maxFrames },
       timeoutMs: opts.timeout * 1000,
       maxStackBytes: opts.maxStackBytes,
@@ -251,7 +284,7 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
             ? renderText(analysis, { threads: opts.threads })
             : breakpadOutput(analysis, opts);
     await writeOut(output);
-    for (const w of [...symbols.warnings, ...analysis.notes]) process.stderr.write(`stackhog: note: ${w}\n`);
+    for (const w of [...symbols.warnings, ...servers.notes, ...analysis.notes]) process.stderr.write(`stackhog: note: ${w}\n`);
     for (const l of analysis.limits) process.stderr.write(`stackhog: limit: ${l}\n`);
     if (analysis.warnings.length > 0) {
       for (const w of analysis.warnings) process.stderr.write(`stackhog: ${w}\n`);
@@ -259,14 +292,24 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
     }
     return analysis.limits.length > 0 ? ExitCode.Limit : ExitCode.Ok;
   } finally {
-    await Promise.all([file.close(), dirs.close(), imageDirs.close()]);
+    await Promise.all([file.close(), dirs.close(), imageDirs.close(), servers.close()]);
   }
+}
+
+/** Symbol directories (--symbols, then the symbol path's) and servers (--symbol-server, then the symbol path's). */
+function symbolSources(opts: DumpOptions): { directories: string[]; servers: SymbolServerConfig[] } {
+  const path = parseSymbolPath(opts.symbolPath ?? '');
+  return {
+    directories: [...opts.symbols, ...path.flatMap((e) => (e.kind === 'directory' ? [e.path] : []))],
+    servers: [...opts.symbolServer.map((url) => ({ url, caches: [] })), ...path.flatMap((e) => (e.kind === 'server' ? [{ url: e.url, caches: e.caches }] : []))],
+  };
 }
 
 /** minidump_stackwalk's output (`-m` for breakpad-machine, `-c` for --threads crashed). */
 function breakpadOutput(analysis: Analysis, opts: DumpOptions): string {
   if (opts.format === 'breakpad-machine') return renderBreakpadMachine(analysis);
-  return renderBreakpad(analysis, { symbolSupplier: opts.symbols.length > 0, threads: opts.threads });
+  const sources = symbolSources(opts);
+  return renderBreakpad(analysis, { symbolSupplier: sources.directories.length > 0 || sources.servers.length > 0, threads: opts.threads });
 }
 
 async function runDps(path: string, opts: DpsOptions): Promise<number> {

@@ -32,3 +32,11 @@ export class FileDirectories {
     };
   }
 }
+
+/**
+ * Only a symbol store's three-level paths (`<name>/<key>/<name>`) through `open`: symbol
+ * directories are searched for images in that layout, never for a flat file beside the symbols.
+ */
+export function symstorePathsOnly(open: DirectoryOpener): DirectoryOpener {
+  return (segments) => (segments.length === 3 ? open(segments) : Promise.resolve(undefined));
+}

@@ -1,28 +1,79 @@
+import type { ByteSource } from '../io/byte-source.js';
+import { loadSymbolFile } from '../formats/breakpad-sym/index.js';
 import type { Module } from '../model/snapshot.js';
 import type { ModuleSymbols, SymbolProvider } from './provider.js';
-import { SymbolStore, type SymbolFileOpener } from './symbol-store.js';
+import { SymbolFileFinder } from './symbol-files.js';
+import { baseName, type SymbolFileOpener } from './symbol-store.js';
+
+/** Reads a module's symbols from a PDB the finder matched to it (the PDB reader in formats/pdb/ plugs in here). */
+export type PdbLoader = (source: ByteSource) => Promise<ModuleSymbols>;
+
+export interface SymbolStoreOptions {
+  /** Symbol servers (or any opener of symstore paths), asked for a PDB only after every directory. */
+  readonly servers?: readonly SymbolFileOpener[];
+  /** Turns a matched PDB into symbols; without one, a found PDB is a note ("PDB found but not read"). */
+  readonly pdbLoader?: PdbLoader;
+}
 
 /**
- * Symbols from Breakpad symbol-store directories, looked up by the module's debug file and id.
+ * Symbols from symbol directories, looked up by the module's debug file and id: a Breakpad .sym
+ * first, then a PDB whose GUID and age match (symbol-files.ts), handed to the PDB loader.
  * A symbol file that cannot be read counts as missing, with a warning.
  */
 export class SymbolStoreProvider implements SymbolProvider {
-  private readonly store: SymbolStore;
+  private readonly finder: SymbolFileFinder;
+  private readonly pdbLoader: PdbLoader | undefined;
+  private readonly files = new Map<string, Promise<ModuleSymbols | undefined>>();
+  private readonly maxFiles: number;
   readonly warnings: string[] = [];
 
   /** `maxFiles`: symbol files kept indexed at once (least recently used are dropped and re-read if needed). */
-  constructor(openers: SymbolFileOpener[], maxFiles?: number) {
-    this.store = new SymbolStore(openers, maxFiles);
+  constructor(openers: SymbolFileOpener[], maxFiles = 256, options: SymbolStoreOptions = {}) {
+    this.finder = new SymbolFileFinder(openers, { servers: options.servers ?? [], note: (m) => this.warn(m) });
+    this.pdbLoader = options.pdbLoader;
+    this.maxFiles = Math.max(1, maxFiles);
   }
 
-  async symbolsFor(module: Module): Promise<ModuleSymbols | undefined> {
-    if (!module.debugFile || !module.debugId) return undefined;
-    try {
-      return await this.store.get(module.debugFile, module.debugId);
-    } catch (e) {
-      const message = `symbols for ${module.debugFile} ${module.debugId}: ${e instanceof Error ? e.message : String(e)}`;
-      if (!this.warnings.includes(message)) this.warnings.push(message);
-      return undefined;
+  symbolsFor(module: Module): Promise<ModuleSymbols | undefined> {
+    if (!module.debugFile || !module.debugId) return Promise.resolve(undefined);
+    // By the file's name, as the store's paths are: the same PDB built in two places is one file.
+    const key = `${baseName(module.debugFile)}\0${module.debugId}`;
+    let file = this.files.get(key);
+    if (file === undefined) {
+      file = this.load(module.debugFile, module.debugId);
+      if (this.files.size >= this.maxFiles) this.files.delete(this.files.keys().next().value!);
+    } else {
+      this.files.delete(key); // re-inserted below: most recently used last
     }
+    this.files.set(key, file);
+    return file;
   }
+
+  private async load(debugFile: string, debugId: string): Promise<ModuleSymbols | undefined> {
+    try {
+      for await (const found of this.finder.candidates(debugFile, debugId)) {
+        if (found.kind === 'sym') return await loadSymbolFile(found.source);
+        if (!this.pdbLoader) {
+          this.warn(`symbols for ${debugFile} ${debugId}: PDB found but not read (no PDB reader): ${found.source.name}`);
+          return undefined;
+        }
+        try {
+          return await this.pdbLoader(found.source);
+        } catch (e) {
+          this.warn(`symbols for ${debugFile} ${debugId}: ${found.source.name}: PDB not read: ${message(e)}`);
+        }
+      }
+    } catch (e) {
+      this.warn(`symbols for ${debugFile} ${debugId}: ${message(e)}`);
+    }
+    return undefined;
+  }
+
+  private warn(message: string): void {
+    if (!this.warnings.includes(message)) this.warnings.push(message);
+  }
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
