@@ -277,6 +277,47 @@ test('x86: a STACK WIN program that fails to evaluate falls back to scanning (Wi
   assert.notEqual(frames[1]!.parameterSize, undefined, 'the frame that ended the walk has its STACK WIN parameter size');
 });
 
+test('x86: a STACK WIN program that fails part-way keeps the $ebp it assigned: the scanned caller gets it (as Breakpad)', async () => {
+  // crash.exe's __scrt_common_main_seh program (sentry's crash.sym): the callee-saved tail reads
+  // below $T0 = $ebp, here under the dump's stack memory, after $eip, $esp and $ebp were assigned.
+  const symbols = { module1: 'STACK WIN 4 2c9e 177 c 0 0 0 0 0 1 $T0 $ebp = $eip $T0 4 + ^ = $ebp $T0 ^ = $esp $T0 8 + =  $20 $T0 40 - ^ =  $23 $T0 44 - ^ =  $24 $T0 48 - ^ =\n' };
+  const frame0Ebp = new Label('frame0 ebp');
+  const frame1Esp = new Label('frame1 esp');
+  const frame1Ebp = new Label('frame1 ebp');
+  const stack = new StackBuilder(0x80000000, 4)
+    .words(0x0ffa0ffa, 0xdeaddead) // locals: no return addresses
+    .mark(frame0Ebp)
+    .word(frame1Ebp) // saved %ebp
+    .word(0x5000129d) // return address
+    .mark(frame1Esp)
+    .fill(8)
+    .mark(frame1Ebp)
+    .words(0, 0);
+  const { frames } = await walk(stack, { eip: 0x40002d00, esp: stack.start, ebp: frame0Ebp }, { symbols });
+  assert.equal(frames.length, 2);
+  // The program failed, so $eip and $esp come from a scan; its $ebp stands. $20 is no register name.
+  assertCaller(frames[1], 'scan', regs({ eip: 0x5000129d, esp: frame1Esp, ebp: frame1Ebp }));
+});
+
+test('x86: callee-saved registers a failing STACK WIN program assigned before it failed are recovered (as Breakpad)', async () => {
+  const symbols = { module1: 'STACK WIN 4 2c9e 177 c 0 0 0 0 0 1 $T0 $ebp = $eip $T0 4 + ^ = $ebp $T0 ^ = $esp $T0 8 + = $ebx $T0 4 - ^ = $esi $T0 40 - ^ =\n' };
+  const frame0Ebp = new Label('frame0 ebp');
+  const frame1Esp = new Label('frame1 esp');
+  const frame1Ebp = new Label('frame1 ebp');
+  const stack = new StackBuilder(0x80000000, 4)
+    .word(0x0ffa0ffa)
+    .word(0x5a5a0001) // saved %ebx
+    .mark(frame0Ebp)
+    .word(frame1Ebp)
+    .word(0x5000129d)
+    .mark(frame1Esp)
+    .fill(8)
+    .mark(frame1Ebp)
+    .words(0, 0);
+  const { frames } = await walk(stack, { eip: 0x40002d00, esp: stack.start, ebp: frame0Ebp }, { symbols });
+  assertCaller(frames[1], 'scan', regs({ eip: 0x5000129d, esp: frame1Esp, ebp: frame1Ebp, ebx: 0x5a5a0001 }));
+});
+
 test('x86: a STACK WIN result outside every module is replaced by a scan, and EBP is searched for (WindowsFrameDataBadEIPScan)', async () => {
   const symbols = {
     module1: 'STACK WIN 4 6e6 e7 0 0 0 8 4 0 1 $eip $ebp 4 + ^ = $esp $ebp 8 + = $ebp $ebp ^ =\n',
