@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { analyzeCorpusDump, breakpadExpectations, compareThread } from '../testing/breakpad-parity.js';
-import { needsCorpus } from '../testing/corpus.js';
+import { analyzeCorpusDump, breakpadExpectations, compareThread, parseBreakpadOutput } from '../testing/breakpad-parity.js';
+import { corpusPath, needsCorpus } from '../testing/corpus.js';
 
 // Every corpus minidump Breakpad can walk: each thread must agree frame for frame (address, way
 // found, symbol and line) up to the last frame Breakpad found by context, CFI or frame pointer.
@@ -27,4 +28,52 @@ test('scanning drops the stale pointers Breakpad takes for frames: driver + 0x1e
   assert.ok(!ours.includes(0x401eddn));
   assert.ok(!ours.includes(0x401f2fn));
   assert.ok(ours.includes(0x401df4n), 'the call-preceded return addresses remain');
+});
+
+// Other projects' dumps (external/README.md), against Breakpad's output in external/expected/breakpad.
+for (const [key, name] of [
+  ['external/user/sentry-crash--windows', 'sentry-crash-windows.txt'],
+  ['external/user/kdlib/targetapp_test_cv_allreg_i386--targetapp_test_cv_allreg_i386', 'kdlib-targetapp_test_cv_allreg_i386.txt'],
+  ['external/user/kdlib/targetapp_test_cv_allreg_amd64--targetapp_test_cv_allreg_amd64', 'kdlib-targetapp_test_cv_allreg_amd64.txt'],
+] as const) {
+  test(`threads match Breakpad: ${key}`, needsCorpus, async () => {
+    const expected = parseBreakpadOutput(readFileSync(corpusPath('external', 'expected', 'breakpad', name), 'utf8'));
+    const analysis = await analyzeCorpusDump(key);
+    assert.equal(analysis.crashingThreadIndex ?? null, expected.crashed, 'crashing thread');
+    assert.equal(analysis.threads.length, expected.threads.length, 'thread count');
+    expected.threads.forEach((frames, i) => {
+      const result = compareThread(analysis.threads[i], frames);
+      assert.deepEqual(result.mismatches, [], `${key} thread ${i}: ${result.mismatches.join('; ')}`);
+    });
+  });
+}
+
+test('sentry windows.dmp (MSVC x86, crash.sym): every frame Breakpad found is found the same way, none by scanning', needsCorpus, async () => {
+  const expected = parseBreakpadOutput(readFileSync(corpusPath('external', 'expected', 'breakpad', 'sentry-crash-windows.txt'), 'utf8'));
+  assert.deepEqual(
+    expected.threads.map((t) => t.length),
+    [5, 4, 4, 1],
+  );
+  assert.ok(expected.threads.every((t) => t.every((f) => f.trust !== 'scan' && f.trust !== 'cfi_scan')));
+  const analysis = await analyzeCorpusDump('external/user/sentry-crash--windows', { reconstruct: false });
+  expected.threads.forEach((frames, i) => {
+    const result = compareThread(analysis.threads[i], frames);
+    assert.equal(result.comparedFrames, frames.length);
+    assert.deepEqual([...result.mismatches, ...result.laterDifferences], [], `thread ${i}`);
+  });
+  // main's STACK WIN program has '=' glued to its targets ("=$eip"); __scrt_common_main_seh's is
+  // the EBP form with a callee-saved tail in DIA register numbers ("$20 $T0 40 - ^ =").
+  const crashed = analysis.threads[0]!.frames;
+  assert.deepEqual(
+    crashed.map((f) => [f.trust, f.symbol?.functionName]),
+    [
+      ['context', 'main'],
+      ['cfi', '__scrt_common_main_seh'],
+      ['cfi', undefined],
+      ['frame_pointer', undefined],
+      ['frame_pointer', undefined],
+    ],
+  );
+  assert.deepEqual([...crashed[1]!.registers.keys()].sort(), ['ebp', 'eip', 'esp'], 'no callee-saved register is named $ebx, $esi or $edi');
+  assert.equal(crashed[0]!.parameterSize, 8, "main's STACK WIN parameter size");
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateExpression, runProgram, type PostfixContext } from './postfix.js';
+import { evaluateExpression, evaluateProgram, runProgram, type PostfixContext } from './postfix.js';
 
 /** Memory where each word holds its own address plus 0x1000, except where `words` says otherwise. */
 function memory(wordSize: 4 | 8, words: Record<string, bigint> = {}, unreadable: bigint[] = []): PostfixContext {
@@ -155,6 +155,20 @@ test('runProgram fails on leftovers, bad targets and missing variables', () => {
   assert.equal(runProgram('$T0 $nope =', vars, m32), undefined, 'unknown variable');
   assert.equal(runProgram('$esp =', vars, m32), undefined, 'nothing to assign to');
   assert.deepEqual(runProgram('', vars, m32), vars, 'an empty program changes nothing');
+});
+
+test('evaluateProgram: a failure keeps the assignments made before it, and says which (Breakpad\'s dictionary and validity)', () => {
+  const program = '$T0 $ebp = $eip $T0 4 + ^ = $ebp $T0 ^ = $esp $T0 8 + = $ebx $T0 4 - ^ = $esi $T0 40 - ^ = $edi 0 =';
+  const ctx = memory(4, { '1000': 2000n, '1004': 0x401000n, '996': 7n }, [960n]);
+  const run = evaluateProgram(program, new Map([['$ebp', 1000n]]), ctx);
+  assert.equal(run.ok, false, 'the read at $T0 - 40 fails');
+  assert.deepEqual([...run.assigned], ['$T0', '$eip', '$ebp', '$esp', '$ebx']);
+  assert.equal(run.variables.get('$ebp'), 2000n);
+  assert.equal(run.variables.get('$ebx'), 7n);
+  assert.equal(run.variables.has('$edi'), false, 'nothing after the failure runs');
+  assert.equal(runProgram(program, new Map([['$ebp', 1000n]]), ctx), undefined);
+  const whole = evaluateProgram('$T0 1 = 5', new Map(), m32);
+  assert.deepEqual([whole.ok, [...whole.assigned]], [false, ['$T0']], 'a value left on the stack fails after the assignments');
 });
 
 test('garbage never throws and always terminates', () => {

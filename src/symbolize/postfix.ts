@@ -32,6 +32,8 @@ class Evaluator {
   private readonly bits: number;
   /** The caller's variables, copied on the first assignment. */
   private assigned: Map<string, bigint> | undefined;
+  /** Every variable an '=' assigned, in order (Breakpad's DictionaryValidityType). */
+  readonly assignedNames = new Set<string>();
 
   constructor(
     private readonly input: ReadonlyMap<string, bigint>,
@@ -80,6 +82,7 @@ class Evaluator {
   private assign(name: string, value: bigint): void {
     this.assigned ??= new Map(this.input);
     this.assigned.set(name, value);
+    this.assignedNames.add(name);
   }
 
   /** Evaluates every token; false on the first failure. */
@@ -175,17 +178,39 @@ export function evaluateExpression(
   return evaluator.result();
 }
 
+/** A STACK WIN program's run: whether it succeeded, and what it assigned either way. */
+export interface ProgramRun {
+  /** Every token evaluated and nothing was left on the stack. */
+  readonly ok: boolean;
+  /**
+   * The input variables with the assigned ones replaced or added, including those assigned before
+   * a failure: Breakpad's evaluator writes each assignment into the walker's dictionary as it goes.
+   */
+  readonly variables: Map<string, bigint>;
+  /** The variables assigned, also before a failure (the walker's "did the program set $eip"). */
+  readonly assigned: ReadonlySet<string>;
+}
+
 /**
- * Runs a STACK WIN program string, a sequence of "<$var> <expr...> =" assignments. Returns the input
- * variables with the assigned ones replaced or added, or undefined on failure (including values
- * left on the stack at the end).
+ * Runs a STACK WIN program string, a sequence of "<$var> <expr...> =" assignments, as Breakpad's
+ * PostfixEvaluator::Evaluate does: failure (an unknown variable, unreadable memory, values left
+ * on the stack) does not undo the assignments made before it.
+ */
+export function evaluateProgram(program: string, variables: ReadonlyMap<string, bigint>, ctx: PostfixContext): ProgramRun {
+  const evaluator = new Evaluator(variables, ctx);
+  const ok = evaluator.run(program) && evaluator.depth === 0;
+  return { ok, variables: new Map(evaluator.variables), assigned: evaluator.assignedNames };
+}
+
+/**
+ * Runs a STACK WIN program string. Returns the input variables with the assigned ones replaced or
+ * added, or undefined on failure (including values left on the stack at the end).
  */
 export function runProgram(
   program: string,
   variables: ReadonlyMap<string, bigint>,
   ctx: PostfixContext,
 ): Map<string, bigint> | undefined {
-  const evaluator = new Evaluator(variables, ctx);
-  if (!evaluator.run(program) || evaluator.depth !== 0) return undefined;
-  return new Map(evaluator.variables);
+  const run = evaluateProgram(program, variables, ctx);
+  return run.ok ? run.variables : undefined;
 }

@@ -197,6 +197,83 @@ test('x86: STACK WIN 4 with an aligned frame, .raSearch and the @ operator (Wind
   assertCaller(frames[1], 'cfi', regs({ eip: 0x5000129d, esp: frame1Esp, ebp: frame1Ebp }));
 });
 
+test('x86: the MSVC FPO-style FrameData program ("$T0 .raSearch = ..."): EBP carried, DIA register numbers ($20) recover nothing', async () => {
+  // The form of 55 of crash.sym's 152 STACK WIN 4 records (sentry's MSVC 2017 x86 build).
+  const symbols = { module1: 'STACK WIN 4 1000 40 6 0 0 4 8 0 1 $T0 .raSearch = $eip $T0 ^ = $esp $T0 4 + =  $20 $T0 4 - ^ =\n' };
+  const frame1Esp = new Label('frame1 esp');
+  const frame1Ebp = new Label('frame1 ebp');
+  const stack = new StackBuilder(0x80000000, 4)
+    .word(0x5a5a0001) // the saved register (.cbSavedRegs 4)
+    .words(0x0ffa0ffa, 0xdeaddead) // locals (.cbLocals 8)
+    .word(0x5000129d) // .raSearchStart = $esp + .cbCalleeParams + .cbLocals + .cbSavedRegs
+    .mark(frame1Esp)
+    .fill(8)
+    .mark(frame1Ebp)
+    .words(0, 0);
+  const { frames } = await walk(stack, { eip: 0x40001010, esp: stack.start, ebp: frame1Ebp }, { symbols });
+  assertCaller(frames[1], 'cfi', regs({ eip: 0x5000129d, esp: frame1Esp, ebp: frame1Ebp }));
+});
+
+test('x86: the .raSearchStart FrameData program of a STACK WIN 4 record is used, not the FPO record covering the same code', async () => {
+  // crash.sym at 2dc4: both records; the FPO one (no sizes) would find the return address only by scanning.
+  const symbols = {
+    module1:
+      'STACK WIN 4 2dc4 14 0 0 0 10 24 0 1 $T0 $ebp = $T2 $esp = $T1 .raSearchStart = $eip $T1 ^ = $ebp $T0 = $esp $T1 4 + =\n' +
+      'STACK WIN 0 2dc4 14 0 0 0 0 0 0 0 0\n',
+  };
+  const frame1Esp = new Label('frame1 esp');
+  const frame1Ebp = new Label('frame1 ebp');
+  const stack = new StackBuilder(0x80000000, 4)
+    .fill(0x10 + 0x24, 0x2a) // saved registers and locals
+    .word(0x5000129d) // return address at $esp + 0x34
+    .mark(frame1Esp)
+    .fill(8)
+    .mark(frame1Ebp)
+    .words(0, 0);
+  const { frames } = await walk(stack, { eip: 0x40002dd0, esp: stack.start, ebp: frame1Ebp }, { symbols });
+  assertCaller(frames[1], 'cfi', regs({ eip: 0x5000129d, esp: frame1Esp, ebp: frame1Ebp }));
+});
+
+test("x86: .cbCalleeParams is the innermost known parameter size, not the immediate callee's (Breakpad's loop keeps the last it sees)", async () => {
+  const symbols = {
+    module1: 'FUNC 1000 100 10 f0\nFUNC 2000 100 4 f1\nSTACK WIN 4 2000 100 0 0 4 0 0 0 1 $T0 $ebp = $eip $T0 4 + ^ = $ebp $T0 ^ = $esp $T0 8 + =\n',
+    module2: 'FUNC aa85 176 0 f2\nSTACK WIN 4 aa85 176 0 0 0 0 0 0 1 $eip $esp .cbCalleeParams + ^ = $esp $esp .cbCalleeParams + 4 + = $ebp $ebp =\n',
+  };
+  const frame0Ebp = new Label('frame0 ebp');
+  const frame1Ebp = new Label('frame1 ebp');
+  const frame2Esp = new Label('frame2 esp');
+  const frame2Ebp = new Label('frame2 ebp');
+  const frame3Esp = new Label('frame3 esp');
+  const stack = new StackBuilder(0x80000000, 4)
+    .fill(8)
+    .mark(frame0Ebp)
+    .word(frame1Ebp)
+    .word(0x40002010) // into f1 (parameter size 4)
+    .fill(8)
+    .mark(frame1Ebp)
+    .word(frame2Ebp)
+    .word(0x5000aa95) // into f2
+    .mark(frame2Esp)
+    .word(0)
+    .word(0x40001111) // after f1's 4 bytes of parameters: not where Breakpad reads
+    .words(0, 0)
+    .word(0x40003333) // after f0's 16 bytes: where Breakpad reads
+    .mark(frame3Esp)
+    .mark(frame2Ebp)
+    .words(0, 0);
+  const { frames } = await walk(stack, { eip: 0x40001004, esp: stack.start, ebp: frame0Ebp }, { symbols });
+  assert.deepEqual(
+    frames.map((f) => [f.trust, f.parameterSize]),
+    [
+      ['context', 16],
+      ['frame_pointer', 4],
+      ['cfi', 0],
+      ['cfi', undefined],
+    ],
+  );
+  assertCaller(frames[3], 'cfi', regs({ eip: 0x40003333, esp: frame3Esp, ebp: frame2Ebp }));
+});
+
 test('x86: the callee parameter size from a FUNC record feeds the caller STACK WIN program (WindowsFrameDataParameterSize)', async () => {
   const symbols = {
     module1: 'FUNC 1000 100 c module1::wheedle\n',
@@ -275,6 +352,47 @@ test('x86: a STACK WIN program that fails to evaluate falls back to scanning (Wi
   assert.equal(frames.length, 2, 'module2 marks the end of the stack: $esp is never assigned and nothing is left to scan');
   assertCaller(frames[1], 'scan', regs({ eip: 0x50007ce9, esp: frame1Esp, ebp: 0x2ae314cd }));
   assert.notEqual(frames[1]!.parameterSize, undefined, 'the frame that ended the walk has its STACK WIN parameter size');
+});
+
+test('x86: a STACK WIN program that fails part-way keeps the $ebp it assigned: the scanned caller gets it (as Breakpad)', async () => {
+  // crash.exe's __scrt_common_main_seh program (sentry's crash.sym): the callee-saved tail reads
+  // below $T0 = $ebp, here under the dump's stack memory, after $eip, $esp and $ebp were assigned.
+  const symbols = { module1: 'STACK WIN 4 2c9e 177 c 0 0 0 0 0 1 $T0 $ebp = $eip $T0 4 + ^ = $ebp $T0 ^ = $esp $T0 8 + =  $20 $T0 40 - ^ =  $23 $T0 44 - ^ =  $24 $T0 48 - ^ =\n' };
+  const frame0Ebp = new Label('frame0 ebp');
+  const frame1Esp = new Label('frame1 esp');
+  const frame1Ebp = new Label('frame1 ebp');
+  const stack = new StackBuilder(0x80000000, 4)
+    .words(0x0ffa0ffa, 0xdeaddead) // locals: no return addresses
+    .mark(frame0Ebp)
+    .word(frame1Ebp) // saved %ebp
+    .word(0x5000129d) // return address
+    .mark(frame1Esp)
+    .fill(8)
+    .mark(frame1Ebp)
+    .words(0, 0);
+  const { frames } = await walk(stack, { eip: 0x40002d00, esp: stack.start, ebp: frame0Ebp }, { symbols });
+  assert.equal(frames.length, 2);
+  // The program failed, so $eip and $esp come from a scan; its $ebp stands. $20 is no register name.
+  assertCaller(frames[1], 'scan', regs({ eip: 0x5000129d, esp: frame1Esp, ebp: frame1Ebp }));
+});
+
+test('x86: callee-saved registers a failing STACK WIN program assigned before it failed are recovered (as Breakpad)', async () => {
+  const symbols = { module1: 'STACK WIN 4 2c9e 177 c 0 0 0 0 0 1 $T0 $ebp = $eip $T0 4 + ^ = $ebp $T0 ^ = $esp $T0 8 + = $ebx $T0 4 - ^ = $esi $T0 40 - ^ =\n' };
+  const frame0Ebp = new Label('frame0 ebp');
+  const frame1Esp = new Label('frame1 esp');
+  const frame1Ebp = new Label('frame1 ebp');
+  const stack = new StackBuilder(0x80000000, 4)
+    .word(0x0ffa0ffa)
+    .word(0x5a5a0001) // saved %ebx
+    .mark(frame0Ebp)
+    .word(frame1Ebp)
+    .word(0x5000129d)
+    .mark(frame1Esp)
+    .fill(8)
+    .mark(frame1Ebp)
+    .words(0, 0);
+  const { frames } = await walk(stack, { eip: 0x40002d00, esp: stack.start, ebp: frame0Ebp }, { symbols });
+  assertCaller(frames[1], 'scan', regs({ eip: 0x5000129d, esp: frame1Esp, ebp: frame1Ebp, ebx: 0x5a5a0001 }));
 });
 
 test('x86: a STACK WIN result outside every module is replaced by a scan, and EBP is searched for (WindowsFrameDataBadEIPScan)', async () => {

@@ -1,5 +1,5 @@
 import { KTRAP_FRAME_DBG_EBP, KTRAP_FRAME_DBG_EIP, KTRAP_FRAME_EBP, KTRAP_FRAME_EIP, KTRAP_FRAME_ESP, KTRAP_FRAME_SEGCS, TRAP_ENTRY } from './trap-frame.js';
-import { runProgram } from '../symbolize/postfix.js';
+import { evaluateProgram } from '../symbolize/postfix.js';
 import type { WindowsFrameInfo } from '../symbolize/provider.js';
 import { callerByCfi } from './cfi.js';
 import { registerValue, type StackFrame } from './frame.js';
@@ -61,22 +61,6 @@ function calleeParameterSize(frames: readonly StackFrame[]): number {
   return size;
 }
 
-/** The variable each `name expr... =` statement of a program string assigns. */
-function assignedVariables(program: string): Set<string> {
-  const assigned = new Set<string>();
-  let statementStart = true;
-  // An '=' glued to the next token ("=$eip", MSVC LTO) is two tokens, as the evaluator reads it.
-  const tokens = program.split(/\s+/).filter(Boolean).flatMap((t) => (t.length > 1 && t[0] === '=' ? ['=', t.slice(1)] : [t]));
-  for (const token of tokens) {
-    if (statementStart) {
-      assigned.add(token);
-      statementStart = false;
-    }
-    if (token === '=') statementStart = true;
-  }
-  return assigned;
-}
-
 async function callerByWindowsFrameInfo(
   state: WalkState,
   info: WindowsFrameInfo,
@@ -127,10 +111,12 @@ async function callerByWindowsFrameInfo(
 
   let trust: CallerCandidate['trust'] = 'cfi';
   const ctx = { wordSize: 4 as const, readWord: (a: bigint) => state.readWord(a) };
-  const result = runProgram(program, vars, ctx);
-  const assigned = result ? assignedVariables(program) : new Set<string>();
-  const dict = result ?? new Map(vars);
-  if (!result || !assigned.has('$eip') || !assigned.has('$esp')) {
+  // As Breakpad, a program that fails part-way keeps what it assigned before failing ($ebp, say) for
+  // the steps below, though $eip and $esp then come from a scan.
+  const run = evaluateProgram(program, vars, ctx);
+  const assigned = run.assigned;
+  const dict = run.variables;
+  if (!run.ok || !assigned.has('$eip') || !assigned.has('$esp')) {
     if (!scanAllowed) return undefined;
     const found = await state.scanForReturnAddress(esp, state.scanWords(last.trust === 'context'));
     if (!found) return undefined;

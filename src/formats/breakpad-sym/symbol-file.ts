@@ -78,18 +78,29 @@ export interface SymbolLookup {
   inlines: InlineFrame[];
 }
 
+/**
+ * x86 frame data for one code range (Breakpad's WindowsFrameInfo), as a STACK WIN line gives it and
+ * as a PDB would: type 0 from an FPO_DATA record (no program; fUseBP is allocatesBasePointer),
+ * type 4 from a FRAMEDATA record (the program is the string at FrameFunc). Sizes are in bytes.
+ * Only data: the x86 walker evaluates the program (unwind/x86.ts).
+ */
 export interface WindowsFrameInfo {
+  /** 0: FPO, 4: FrameData; where both cover an address the FrameData record is used. */
   type: 0 | 4;
   rva: number;
   codeSize: number;
   prologueSize: number;
   epilogueSize: number;
+  /** .cbParams; it also feeds the .cbCalleeParams of the frames above (unwind/x86.ts says how). */
   parameterSize: number;
+  /** .cbSavedRegs */
   savedRegisterSize: number;
+  /** .cbLocals */
   localSize: number;
   maxStackSize: number;
-  /** From the last field when there is no program string. */
+  /** From the last field when there is no program string: the function keeps its caller's EBP among its saved registers. */
   allocatesBasePointer: boolean;
+  /** The postfix program that gives the caller's $eip, $esp, $ebp (and callee-saved registers), when there is one. */
   programString: string | undefined;
 }
 
