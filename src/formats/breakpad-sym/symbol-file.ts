@@ -79,7 +79,8 @@ export interface SymbolLookup {
 }
 
 export interface WindowsFrameInfo {
-  type: 0 | 4;
+  /** StackInfoTypes: 0 FPO, 1 trap, 2 TSS, 3 standard (non-FPO), 4 frame data; lookups return only 0 and 4, as Breakpad's do. */
+  type: 0 | 1 | 2 | 3 | 4;
   rva: number;
   codeSize: number;
   prologueSize: number;
