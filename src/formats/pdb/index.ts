@@ -4,3 +4,4 @@ export { readDbi, NO_STREAM, type Dbi, type DbiHeader, type DbiModule, type DbiD
 export { PdbFile, PdbStream, type SectionHeader } from './pdb-file.js';
 export { readFrameInfo, frameInfoIndex, decodeFpoData, decodeFrameData, type PdbFrameInfo } from './frame-data.js';
 export { readStringTable, stringTable, type PdbStringTable } from './string-table.js';
+export { readPublicSymbols, PublicSymbolFlags, type PublicSymbol } from './public-symbols.js';
