@@ -63,6 +63,8 @@ export async function dumpSymsInput(sources: DumpSymsSources): Promise<DumpSymsP
     codeFile: image && sources.imageName ? baseName(sources.imageName) : undefined,
   };
   if (image && image.machine !== machine) warnings.push(`the image's machine 0x${image.machine.toString(16)} is not the PDB's 0x${machine.toString(16)}`);
+  const codeView = image ? await image.codeView() : undefined;
+  if (codeView && codeView.debugId !== pdb.debugId) warnings.push(`the image names PDB ${codeView.debugId}, not this one (${pdb.debugId})`);
   const frames = await readFrameInfo(pdb);
   if (frames.skipped > 0) warnings.push(`${frames.skipped} FrameData records name no string of /names and were left out`);
   if (frames.omap) warnings.push('the PDB has OMAP (a reordered image): STACK WIN and PUBLIC addresses are not mapped through it as dump_syms does');
