@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { analyze, DEFAULT_MAX_STACK_BYTES } from '../analyze/process.js';
 import type { Analysis } from '../analyze/types.js';
@@ -11,7 +11,12 @@ import { DEFAULT_NOT_CULPRITS } from '../analyze/kernel-crash.js';
 import { FormatError, OptionError } from '../io/errors.js';
 import { FileDirectories, symstorePathsOnly } from '../node/directories.js';
 import { defaultSymbolCacheDir, SymbolServers, type SymbolServerConfig } from '../node/symbol-server.js';
-import { DEFAULT_MAX_STREAM_BYTES, openDumpSource, StreamTooLargeError } from '../node/file-source.js';
+import { DEFAULT_MAX_STREAM_BYTES, openDumpSource, openFileSource, StreamTooLargeError } from '../node/file-source.js';
+import { PdbFile } from '../formats/pdb/index.js';
+import { PeImage, type ImageBytes } from '../formats/pe/index.js';
+import type { ByteSource } from '../io/byte-source.js';
+import { writeDumpSyms } from '../symbolize/dump-syms.js';
+import { dumpSymsInput } from '../symbolize/dump-syms-input.js';
 import { toJson } from '../report/json.js';
 import { renderKf } from '../report/kf.js';
 import { renderBreakpad, renderBreakpadMachine } from '../report/breakpad.js';
@@ -164,6 +169,15 @@ function program(setJob: (job: Job) => void): Command {
     .showHelpAfterError()
     .exitOverride()
     .action((file: string, opts: DpsOptions) => setJob(() => runDps(file, opts)));
+  root
+    .command('dump-syms')
+    .description("write a Breakpad .sym for a PDB, as Breakpad's dump_syms does; the image adds INFO CODE_ID and, for x64, STACK CFI")
+    .argument('<pdb>', 'the PDB')
+    .argument('[image]', 'its .exe, .dll or .sys')
+    .option('-o, --output <file>', 'write the .sym to this file instead of stdout')
+    .showHelpAfterError()
+    .exitOverride()
+    .action((pdb: string, image: string | undefined, opts: { output?: string }) => setJob(() => runDumpSyms(pdb, image, opts.output)));
   return root;
 }
 
@@ -338,6 +352,43 @@ async function runDps(path: string, opts: DpsOptions): Promise<number> {
   const output = opts.format === 'json' ? JSON.stringify(dpsJson(analysis), null, opts.pretty ? 2 : undefined) + '\n' : renderDps(analysis, path);
   await writeOut(output);
   return ExitCode.Ok;
+}
+
+async function runDumpSyms(pdbPath: string, imagePath: string | undefined, output: string | undefined): Promise<number> {
+  const pdbFile = await openFileSource(pdbPath).catch((e: unknown) => {
+    throw cannotOpen(pdbPath, e);
+  });
+  const imageFile = imagePath === undefined ? undefined : await openFileSource(imagePath).catch(async (e: unknown) => {
+    await pdbFile.close();
+    throw cannotOpen(imagePath, e);
+  });
+  try {
+    const pdb = await PdbFile.open(pdbFile.source);
+    const image = imageFile ? await PeImage.parse(fileImageBytes(imageFile.source)) : undefined;
+    const input = await dumpSymsInput({ pdb, pdbName: pdbPath, image, imageName: imagePath });
+    const text = writeDumpSyms(input);
+    if (output === undefined) await writeOut(text);
+    else await writeFile(output, text).catch((e: unknown) => {
+      throw new CliError(`${output}: cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, ExitCode.BadInput);
+    });
+    for (const w of input.warnings) process.stderr.write(`stackhog: note: ${w}\n`);
+    return ExitCode.Ok;
+  } finally {
+    await Promise.all([pdbFile.close(), imageFile?.close()]);
+  }
+}
+
+/** A file read as a PE image ('file' layout): short reads are no bytes. */
+function fileImageBytes(source: ByteSource): ImageBytes {
+  return {
+    name: source.name,
+    layout: 'file',
+    read: async (offset, length) => {
+      if (offset < 0 || offset + length > source.size) return undefined;
+      const bytes = await source.read(offset, length);
+      return bytes.length === length ? bytes : undefined;
+    },
+  };
 }
 
 /**

@@ -85,8 +85,8 @@ export interface SymbolLookup {
  * Only data: the x86 walker evaluates the program (unwind/x86.ts).
  */
 export interface WindowsFrameInfo {
-  /** 0: FPO, 4: FrameData; where both cover an address the FrameData record is used. */
-  type: 0 | 4;
+  /** StackInfoTypes: 0 FPO, 1 trap, 2 TSS, 3 standard (non-FPO), 4 frame data; lookups return only 0 and 4, as Breakpad's do. */
+  type: 0 | 1 | 2 | 3 | 4;
   rva: number;
   codeSize: number;
   prologueSize: number;

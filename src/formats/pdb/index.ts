@@ -2,3 +2,6 @@ export { MsfFile, MsfStream, isMsf, MSF_MAGIC, type MsfSuperBlock } from './msf.
 export { readPdbInfo, type PdbInfo } from './info.js';
 export { readDbi, NO_STREAM, type Dbi, type DbiHeader, type DbiModule, type DbiDebugStreams, type SectionContribution } from './dbi.js';
 export { PdbFile, PdbStream, type SectionHeader } from './pdb-file.js';
+export { readFrameInfo, frameInfoIndex, decodeFpoData, decodeFrameData, type PdbFrameInfo } from './frame-data.js';
+export { readStringTable, stringTable, type PdbStringTable } from './string-table.js';
+export { readPublicSymbols, PublicSymbolFlags, type PublicSymbol } from './public-symbols.js';

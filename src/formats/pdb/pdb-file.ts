@@ -18,6 +18,8 @@ export interface SectionHeader {
   readonly name: string;
   readonly virtualSize: number;
   readonly virtualAddress: number;
+  /** IMAGE_SCN_* flags. */
+  readonly characteristics: number;
 }
 
 export class PdbFile {
@@ -81,6 +83,7 @@ async function readSectionHeaders(stream: ByteSource): Promise<SectionHeader[]> 
       name: new TextDecoder('latin1').decode(nul < 0 ? nameBytes : nameBytes.subarray(0, nul)),
       virtualSize: r.u32(i * 40 + 8),
       virtualAddress: r.u32(i * 40 + 12),
+      characteristics: r.u32(i * 40 + 36),
     });
   }
   return out;

@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { BufferSource } from '../io/byte-source.js';
+import { loadSymbolFile } from '../formats/breakpad-sym/symbol-file.js';
+import { PdbFile } from '../formats/pdb/index.js';
+import { Directory } from '../formats/pe/constants.js';
+import { PeImage } from '../formats/pe/pe-image.js';
+import { PeBuilder, TEXT, imageBytes, runtimeFunctions, unwindInfo, uw } from '../formats/pe/testing.js';
+import { corpusPath, needsCorpus } from '../testing/corpus.js';
+import { dumpSymsInput, undecoratePublicName, x64Cfi } from './dump-syms-input.js';
+import { writeDumpSyms, type DumpSymsFunction, type DumpSymsInput } from './dump-syms.js';
+
+const sentry = (name: string): string => corpusPath('external', 'user', 'sentry-crash', name);
+const expected = (name: string): string => corpusPath('external', 'expected', name);
+const lines = (text: string): string[] => text.split(/\r?\n/).filter((l) => l !== '');
+const starting = (all: readonly string[], prefix: string): string[] => all.filter((l) => l.startsWith(prefix));
+
+function setDifference(a: readonly string[], b: readonly string[]): { onlyA: string[]; onlyB: string[] } {
+  const sa = new Set(a);
+  const sb = new Set(b);
+  return { onlyA: [...sa].filter((x) => !sb.has(x)), onlyB: [...sb].filter((x) => !sa.has(x)) };
+}
+
+async function sources(pdbName: string, exeName: string): Promise<{ pdb: PdbFile; image: PeImage }> {
+  const pdb = await PdbFile.open(new BufferSource(readFileSync(sentry(pdbName)), pdbName));
+  const image = await PeImage.parse(imageBytes(new Uint8Array(readFileSync(sentry(exeName))), 'file', exeName));
+  return { pdb, image };
+}
+
+/** FUNC stand-ins at the .sym's FUNC addresses: dump_syms prints a PUBLIC only where no function is. */
+function funcStandIns(sym: readonly string[]): DumpSymsFunction[] {
+  return starting(sym, 'FUNC ').map((l) => {
+    const w = l.split(' ').filter((x) => x !== 'm');
+    return { rva: parseInt(w[1]!, 16), size: parseInt(w[2]!, 16), parameterSize: 0, name: 'f', multiple: false, lines: [], inlines: [] };
+  });
+}
+
+test('crash.pdb + crash.exe (x86): MODULE, INFO CODE_ID, STACK WIN and PUBLIC lines equal crash.sym\'s, as sets and in order', needsCorpus, async () => {
+  const { pdb, image } = await sources('crash.pdb', 'crash.exe');
+  const sym = lines(readFileSync(sentry('crash.sym'), 'utf8'));
+  const input = await dumpSymsInput({ pdb, pdbName: 'C:\\build\\crash.pdb', image, imageName: '/tmp/crash.exe' });
+  assert.deepEqual(input.warnings, []);
+  const out = lines(writeDumpSyms({ ...input, functions: funcStandIns(sym) }));
+  assert.deepEqual(out.slice(0, 2), sym.slice(0, 2));
+  const win = starting(out, 'STACK WIN ');
+  assert.equal(win.length, 154);
+  assert.deepEqual(setDifference(win, starting(sym, 'STACK WIN ')), { onlyA: [], onlyB: [] });
+  assert.deepEqual(win, starting(sym, 'STACK WIN '));
+  const publics = starting(out, 'PUBLIC ');
+  assert.equal(publics.length, 35);
+  assert.deepEqual(setDifference(publics, starting(sym, 'PUBLIC ')), { onlyA: [], onlyB: [] });
+  assert.equal(starting(out, 'STACK CFI').length, 0);
+});
+
+test('crash.pdb: symbolic\'s STACK WIN snapshot is ours less the two FPO records (symbolic drops FPO where FrameData exists)', needsCorpus, async () => {
+  const { pdb } = await sources('crash.pdb', 'crash.exe');
+  const win = starting(lines(writeDumpSyms(await dumpSymsInput({ pdb, pdbName: 'crash.pdb' }))), 'STACK WIN ');
+  const snapshot = starting(lines(readFileSync(expected('test_cfi__cfi_pdb_windows.snap'), 'utf8')), 'STACK WIN ');
+  assert.deepEqual(setDifference(win, snapshot), { onlyA: ['STACK WIN 0 2dc4 14 0 0 0 0 0 0 0 0', 'STACK WIN 0 30fc 13 0 0 0 0 0 0 0 0'], onlyB: [] });
+  // symbolic reading crash.sym gives the .sym's lines unchanged.
+  const fromSym = starting(lines(readFileSync(expected('test_cfi__cfi_sym_windows.snap'), 'utf8')), 'STACK WIN ');
+  assert.deepEqual(setDifference(win, fromSym), { onlyA: [], onlyB: [] });
+});
+
+test('CrashWithException (x64): STACK CFI from the image equals CrashWithException.pdb.sym\'s, as a set and in order; MODULE, INFO, PUBLIC too', needsCorpus, async () => {
+  const { pdb, image } = await sources('CrashWithException.pdb', 'CrashWithException.exe');
+  const sym = lines(readFileSync(sentry('CrashWithException.pdb.sym'), 'utf8'));
+  const input = await dumpSymsInput({ pdb, pdbName: 'CrashWithException.pdb', image, imageName: 'CrashWithException.exe' });
+  assert.deepEqual(input.warnings, []);
+  const out = lines(writeDumpSyms({ ...input, functions: funcStandIns(sym) }));
+  assert.deepEqual(out.slice(0, 2), sym.slice(0, 2));
+  const cfi = starting(out, 'STACK CFI');
+  assert.equal(cfi.length, 82);
+  assert.deepEqual(setDifference(cfi, starting(sym, 'STACK CFI')), { onlyA: [], onlyB: [] });
+  assert.deepEqual(cfi, starting(sym, 'STACK CFI'));
+  assert.deepEqual(setDifference(starting(out, 'PUBLIC '), starting(sym, 'PUBLIC ')), { onlyA: [], onlyB: [] });
+  assert.equal(starting(out, 'PUBLIC ').length, 33);
+  assert.equal(starting(out, 'STACK WIN').length, 0);
+});
+
+test('CrashWithException.exe: symbolic\'s unwind snapshot has the same functions, sizes, CFA and return address rules; its register rules are the exception', needsCorpus, async () => {
+  const { image } = await sources('CrashWithException.pdb', 'CrashWithException.exe');
+  const ours = (await x64Cfi(image)).records.map((c) => {
+    assert.equal(c.deltas.length, 1);
+    assert.equal(c.deltas[0]!.rva, c.rva);
+    // INIT ".cfa: $rsp .ra: .cfa 8 - ^" then ".cfa: $rsp N +" at the first byte: one rule set for the whole function.
+    const ra = c.initRules.replace(/^\.cfa: \$rsp /, '');
+    return `${c.rva.toString(16)} ${c.size.toString(16)} ${c.deltas[0]!.rules} ${ra}`;
+  });
+  const snapshot = starting(lines(readFileSync(expected('test_cfi__cfi_pe_windows.snap'), 'utf8')), 'STACK CFI INIT ');
+  let withRegisterRules = 0;
+  const theirs = snapshot.map((l) => {
+    const m = /^STACK CFI INIT (\S+) (\S+) (\.cfa: \$rsp \d+ \+) (.*?)(\.ra: .*)$/.exec(l);
+    assert.ok(m, l);
+    if (m[4] !== '') withRegisterRules++;
+    return `${m[1]} ${m[2]} ${m[3]} ${m[5]}`;
+  });
+  assert.equal(ours.length, 41);
+  assert.deepEqual(setDifference(ours, theirs), { onlyA: [], onlyB: [] });
+  // Breakpad's dump_syms describes no saved registers; symbolic does for 24 of the 41 functions.
+  assert.equal(withRegisterRules, 24);
+});
+
+test('x64 STACK CFI as dump_syms adds it up: pushes, allocations, machine frames, chained and indirect entries; unreadable or looping unwind info skipped', async () => {
+  const pe = new PeBuilder();
+  pe.section({ name: '.text', data: new Uint8Array(0x100), characteristics: TEXT });
+  const xdataRva = pe.nextRva;
+  const infos: Uint8Array[] = [];
+  const place = (bytes: Uint8Array): number => {
+    const rva = xdataRva + infos.reduce((n, b) => n + b.length, 0);
+    infos.push(bytes);
+    return rva;
+  };
+  const a = place(unwindInfo({ codes: [uw.saveNonvol(9, 3, 0x40), uw.allocLarge(8, 0x12345, '32bit'), uw.allocLarge(4, 0x800), uw.allocSmall(2, 0x28), uw.pushNonvol(1, 5)] }));
+  const b = place(unwindInfo({ codes: [uw.pushMachframe(0, true)] }));
+  const cParent = place(unwindInfo({ codes: [uw.pushNonvol(1, 3)] }));
+  const c = place(unwindInfo({ codes: [uw.allocSmall(4, 0x20)], chained: { begin: 0x1000, end: 0x1010, unwindInfo: cParent } }));
+  const loop = place(unwindInfo({ codes: [uw.pushNonvol(1, 3)], chained: { begin: 0, end: 0, unwindInfo: 0 } }));
+  // The looping entry chains to itself.
+  new DataView(infos[4]!.buffer, infos[4]!.byteOffset).setUint32(infos[4]!.length - 4, loop, true);
+  const xdata = new Uint8Array(infos.reduce((n, x) => n + x.length, 0));
+  infos.reduce((at, x) => (xdata.set(x, at), at + x.length), 0);
+  pe.section({ name: '.xdata', data: xdata });
+  const table = runtimeFunctions([
+    { begin: 0x1000, end: 0x1040, unwindInfo: a },
+    { begin: 0x1040, end: 0x1050, unwindInfo: b },
+    { begin: 0x1050, end: 0x1060, unwindInfo: c },
+    { begin: 0x1060, end: 0x1070, unwindInfo: loop },
+    { begin: 0x1070, end: 0x1080, unwindInfo: 0x7ffffff0 },
+    // Indirect: bit 0 set names the RUNTIME_FUNCTION at 0x...; here the first entry's.
+    { begin: 0x1080, end: 0x1090, unwindInfo: 0 },
+  ]);
+  const pdataRva = pe.nextRva;
+  new DataView(table.buffer).setUint32(5 * 12 + 8, (pdataRva | 1) >>> 0, true);
+  pe.section({ name: '.pdata', data: table });
+  pe.directory(Directory.Exception, pdataRva, table.length);
+  const image = await PeImage.parse(pe.build('file'));
+  const got = await x64Cfi(image);
+  assert.equal(got.skipped, 2, 'the self-chained entry and the one outside the image');
+  assert.deepEqual(
+    got.records.flatMap((r) => [`INIT ${r.rva.toString(16)} ${r.size.toString(16)} ${r.initRules}`, ...r.deltas.map((d) => `${d.rva.toString(16)} ${d.rules}`)]),
+    [
+      // 8 + push 8 + small 0x28 + large 0x800 + large 0x12345; the save takes a slot and no stack.
+      'INIT 1000 40 .cfa: $rsp .ra: .cfa 8 - ^',
+      `1000 .cfa: $rsp ${8 + 8 + 0x28 + 0x800 + 0x12345} +`,
+      // A machine frame with an error code: 88 more bytes, the return address 80 further up.
+      'INIT 1040 10 .cfa: $rsp .ra: .cfa 88 - ^',
+      `1040 .cfa: $rsp ${8 + 88} +`,
+      // Chained: the chained-to entry's pushes count too.
+      'INIT 1050 10 .cfa: $rsp .ra: .cfa 8 - ^',
+      `1050 .cfa: $rsp ${8 + 0x20 + 8} +`,
+      'INIT 1080 10 .cfa: $rsp .ra: .cfa 8 - ^',
+      `1080 .cfa: $rsp ${8 + 8 + 0x28 + 0x800 + 0x12345} +`,
+    ],
+  );
+});
+
+test('the writer: dump_syms\' record order and formats, folded-symbol flags, publics hidden by functions; the .sym reads back', async () => {
+  const input: DumpSymsInput = {
+    module: { arch: 'x86', debugId: '0123456789ABCDEF0123456789ABCDEF1', debugFile: 'app.pdb' },
+    files: [{ id: 1, name: 'c:\\src\\a.cpp' }],
+    inlineOrigins: [{ id: 0, name: 'inlined()' }],
+    functions: [
+      {
+        rva: 0x1100,
+        size: 0x20,
+        parameterSize: 8,
+        name: 'g(int)',
+        multiple: true,
+        inlines: [
+          { nestLevel: 0, callSiteLine: 12, callSiteFileId: 1, originId: 0, ranges: [{ rva: 0x1104, size: 4 }] },
+          { nestLevel: 1, callSiteLine: 3, callSiteFileId: 1, originId: 0, ranges: [] },
+        ],
+        lines: [
+          { rva: 0x1100, size: 4, line: 10, fileId: 1 },
+          { rva: 0x1104, size: 0x1c, line: 12, fileId: 1 },
+        ],
+      },
+      { rva: 0x1000, size: 0x10, parameterSize: 0, name: 'f()', multiple: false, inlines: [], lines: [] },
+      { rva: 0x1200, size: 0, parameterSize: 0, name: 'empty', multiple: false, inlines: [], lines: [] },
+    ],
+    publics: [
+      { rva: 0x1100, parameterSize: 0, name: 'hidden', multiple: false },
+      { rva: 0x1050, parameterSize: 4, name: 'pub', multiple: true },
+    ],
+    frameInfo: [
+      { type: 0, rva: 0x1000, codeSize: 0x10, prologueSize: 1, epilogueSize: 0, parameterSize: 0, savedRegisterSize: 4, localSize: 0, maxStackSize: 0, allocatesBasePointer: true, programString: undefined },
+    ],
+    cfi: [],
+  };
+  const text = writeDumpSyms(input);
+  assert.equal(
+    text,
+    [
+      'MODULE windows x86 0123456789ABCDEF0123456789ABCDEF1 app.pdb',
+      'FILE 1 c:\\src\\a.cpp',
+      'FUNC 1000 10 0 f()',
+      'PUBLIC m 1050 4 pub',
+      'FUNC m 1100 20 8 g(int)',
+      'INLINE 0 12 1 0 1104 4',
+      '1100 4 10 1',
+      '1104 1c 12 1',
+      'STACK WIN 0 1000 10 1 0 0 4 0 0 0 1',
+      'INLINE_ORIGIN 0 inlined()',
+      '',
+    ].join('\n'),
+  );
+  const sym = await loadSymbolFile(new BufferSource(new TextEncoder().encode(text), 'app.sym'));
+  const at = await sym.lookup(0x1106);
+  assert.equal(at?.functionName, 'g(int)');
+  assert.equal(at?.line, 12);
+  assert.deepEqual(at?.inlines.map((i) => i.name), ['inlined()']);
+  assert.equal((await sym.findWindowsFrameInfo(0x1004))?.allocatesBasePointer, true);
+});
+
+test('public names: C underscores, __stdcall and __fastcall decorations go as dump_syms removes them; C++ names stay decorated', () => {
+  assert.deepEqual(undecoratePublicName('_memset'), { name: 'memset', parameterSize: 0 });
+  assert.deepEqual(undecoratePublicName('__CxxThrowException@8'), { name: '_CxxThrowException', parameterSize: 8 });
+  assert.deepEqual(undecoratePublicName('_IsProcessorFeaturePresent@4'), { name: 'IsProcessorFeaturePresent', parameterSize: 4 });
+  assert.deepEqual(undecoratePublicName('@_guard_check_icall@4'), { name: '_guard_check_icall', parameterSize: 0 });
+  assert.deepEqual(undecoratePublicName('@f@12'), { name: 'f', parameterSize: 4 });
+  assert.deepEqual(undecoratePublicName('?what@exception@std@@UBEPBDXZ'), { name: '?what@exception@std@@UBEPBDXZ', parameterSize: 0 });
+  assert.deepEqual(undecoratePublicName('mainCRTStartup'), { name: 'mainCRTStartup', parameterSize: 0 });
+});
