@@ -314,6 +314,16 @@ test('hostile: a module whose symbol size runs past its stream is passed over, t
   assert.equal((await syms.lookup(0x2c9e))?.functionName, '__scrt_common_main_seh');
 });
 
+test('hostile: C13 lines claimed past the module stream keep the subsections that fit; names are unaffected', needsCorpus, async () => {
+  const pdb = await PdbFile.open(new BufferSource(readFileSync(sentry('crash.pdb')), 'crash.pdb'));
+  const mainObj = pdb.dbi.modules.findIndex((m) => m.moduleName.endsWith('\\main.obj'));
+  const forged: PdbFile = Object.create(pdb, {
+    dbi: { value: { ...pdb.dbi, modules: pdb.dbi.modules.map((m) => (m.index === mainObj ? { ...m, c13ByteSize: m.c13ByteSize + 0x100000 } : m)) } },
+  });
+  const r = await new PdbModuleSymbols(forged).lookup(0x2a3d);
+  assert.deepEqual([r?.functionName, r?.line, r?.inlines.length], ['main', 35, 2]);
+});
+
 test('x86 C names lose their calling-convention decoration; C++ and plain names are left alone', () => {
   assert.deepEqual(undecorateX86CName('_main'), { name: 'main', parameterSize: 0 });
   assert.deepEqual(undecorateX86CName('__CxxThrowException@8'), { name: '_CxxThrowException', parameterSize: 8 });

@@ -312,8 +312,10 @@ export class PdbModuleSymbols implements ModuleSymbols {
     const m = this.pdb.dbi.modules[module]!;
     const symbols = (await this.symbolBytes(module))!;
     const stream = this.pdb.stream(m.symStream, `module ${module} symbol stream`)!;
-    const c13At = m.symByteSize + m.c11ByteSize;
-    const c13 = new Reader(await readExact(stream, c13At, m.c13ByteSize, 'C13 line information'), stream.name, c13At, 'C13 line information');
+    // C13 data cut short by the stream's end keeps its whole subsections (parseC13Lines counts the cut one).
+    const c13At = Math.min(m.symByteSize + m.c11ByteSize, stream.size);
+    const c13Size = Math.min(m.c13ByteSize, stream.size - c13At);
+    const c13 = new Reader(await readExact(stream, c13At, c13Size, 'C13 line information'), stream.name, c13At, 'C13 line information');
     return { symbols, lines: parseC13Lines(c13) };
   }
 
