@@ -9,6 +9,7 @@ import { loadSymbolFile } from '../formats/breakpad-sym/index.js';
 import { PdbFile } from '../formats/pdb/index.js';
 import { BufferSource } from '../io/byte-source.js';
 import type { Module } from '../model/snapshot.js';
+import { FileDirectories } from '../node/directories.js';
 import { CountingSource } from '../testing/counting.js';
 import { corpusPath, needsCorpus } from '../testing/corpus.js';
 import { loadPdbSymbols, PdbModuleSymbols, undecorateX86CName } from './pdb-symbols.js';
@@ -277,6 +278,36 @@ test('kdlib cv_allreg dumps symbolised from their targetapp.pdb: frames named wi
       return [...s.inlines.map((i) => `${i.name} ${leaf(i.file)}:${i.line}`), `${s.functionName} ${leaf(s.file)}:${s.line}`].join(' < ');
     });
     assert.deepEqual(named, c.frames, c.dir);
+  }
+});
+
+test('rizin triage_x64 (kernel): amdppm frames named from amdppm.pdb\'s publics as rizin names them', needsCorpus, async () => {
+  // amdppm.pdb is a public (stripped) PDB: no module symbols, 513 code publics.
+  const id = '1C19FDDB27BB3399D9B45973EFEAFCF31';
+  const syms = await open(corpusPath('external', 'kernel', 'symbols', 'amdppm.pdb', id, 'amdppm.pdb'));
+  assert.equal(syms.pdb.debugId, id);
+  assert.deepEqual(await syms.indexStats(), { modules: 51, modulesSkipped: 32, procedures: 1, publics: 513, recordsSkipped: 0 });
+  const images = new FileDirectories([corpusPath('external', 'kernel', 'modules')]);
+  try {
+    const analysis = await analyze(new BufferSource(readFileSync(corpusPath('external', 'kernel', 'rizin-triage_x64.dmp')), 'rizin-triage_x64.dmp'), { images: images.openers, symbols: pdbProvider(syms) });
+    const frames = analysis.threads[analysis.crashingThreadIndex!]!.frames;
+    // expected/rizin-triage_x64.txt, backtrace frames 8-13: pc and pdb.amdppm.<public>+<offset>.
+    const rizin: [bigint, string][] = [
+      [0xfffff8048b58334cn, 'WriteIoMemRawEx+112'],
+      [0xfffff8048b58313fn, 'WriteGenAddrEx+107'],
+      [0xfffff8048b583234n, 'WriteGenAddrMaybeHiddenEx+24'],
+      [0xfffff8048b5a0e8fn, 'InitAcpiCpc+791'],
+      [0xfffff8048b5a83f6n, 'ProcLibDeviceStart+2182'],
+      [0xfffff8048b59f852n, 'EvtDevicePrepareHardware+210'],
+    ];
+    for (const [pc, name] of rizin) {
+      const f = frames.find((x) => x.ip === pc);
+      assert.ok(f?.symbol && f.module, `a frame at ${pc.toString(16)}`);
+      assert.equal(`${f.symbol.functionName}+${Number(pc - f.module.base) - f.symbol.functionAddress}`, name);
+      assert.equal(f.symbol.isPublic, true);
+    }
+  } finally {
+    await images.close();
   }
 });
 
