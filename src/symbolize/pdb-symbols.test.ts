@@ -209,6 +209,14 @@ test('kdlib stacktest: the inline chain kdlibcpp expects (targetapp.cpp:144, :17
   };
   assert.deepEqual(await at(0x1e65), ['stackTestClass::stackMethod:129', 'stackTestRun2:144', 'stackTestRun1(int,float const &,std::basic_string<char,std::char_traits<char>,std::allocator<char> > const &):172']);
   assert.deepEqual(await at(0x1c19), ['stackTestRun:185', 'wmain:66']);
+  // stackTestRun2's lines [0x55, 0x56) :144 and [0x56, 0x7a) :147 are one inlined range: at +0x60
+  // its frame starts at +0x55, as a Breakpad INLINE record's range would.
+  const inside = await syms.lookup(0x1e70);
+  assert.deepEqual(inside?.inlines.map((i) => [i.name.replace(/^std::basic_string<char,std::char_traits<char>,std::allocator<char> >::/, ''), i.line, i.functionAddress]), [
+    ['_Tidy_init', 3976, 0x1e66],
+    ['basic_string<char,std::char_traits<char>,std::allocator<char> >', 2184, 0x1e66],
+    ['stackTestRun2', 147, 0x1e65],
+  ]);
   assert.ok((await syms.lookup(0x1c19))?.file?.endsWith('\\kdlib\\tests\\targetapp\\targetapp.cpp'));
 });
 

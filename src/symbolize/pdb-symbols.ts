@@ -155,7 +155,7 @@ export class PdbModuleSymbols implements ModuleSymbols {
           name: (id === undefined ? undefined : types.inlineeName(id)) ?? '<name omitted>',
           file: fileName(range.fileId),
           line: range.line,
-          functionAddress: start + range.start,
+          functionAddress: start + runStart(site.ranges, range),
         });
       }
     }
@@ -418,4 +418,11 @@ export function undecorateX86CName(name: string): { name: string; parameterSize:
   const m = /^([_@])([^@?]+)(?:@(\d+))?$/.exec(name);
   if (!m || (m[1] === '@' && m[3] === undefined)) return undefined;
   return { name: m[2]!, parameterSize: m[3] === undefined ? 0 : Number(m[3]) };
+}
+
+/** Start of the contiguous run of an inline site's line ranges that holds `range`: the inlined range Breakpad's INLINE gives. */
+function runStart(ranges: InlineSite['ranges'], range: InlineSite['ranges'][number]): number {
+  let k = ranges.indexOf(range);
+  while (k > 0 && ranges[k - 1]!.start + ranges[k - 1]!.size === ranges[k]!.start) k--;
+  return ranges[k]!.start;
 }
