@@ -16,6 +16,7 @@ export { readPdbIdentity, type PdbIdentity } from './formats/pdb/identity.js';
 export { SymbolStore, type SymbolFileOpener } from './symbolize/symbol-store.js';
 export { noSymbols, type SymbolProvider, type ModuleSymbols } from './symbolize/provider.js';
 export { loadSymbolFile } from './formats/breakpad-sym/index.js';
+export { loadPdbSymbols, PdbModuleSymbols, type PdbIndexStats } from './symbolize/pdb-symbols.js';
 export { analyzeDps } from './analyze/windbg-stack.js';
 export type { DpsAnalysis } from './analyze/windbg-stack.js';
 export type { KfRow } from './analyze/types.js';

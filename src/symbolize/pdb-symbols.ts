@@ -1,0 +1,428 @@
+/**
+ * A PDB as a module's symbols: procedures and thunks of every module (indexed once, on first use,
+ * as sorted typed arrays), publics as the fallback, and per module the C13 lines and a
+ * procedure's inline sites decoded when a lookup lands there. Results take the shapes the .sym
+ * path gives (formats/breakpad-sym/symbol-file.ts), with the same meaning of file/line for inlines.
+ */
+import { readExact, type ByteSource } from '../io/byte-source.js';
+import { isFormatError } from '../io/errors.js';
+import { Reader } from '../io/reader.js';
+import type { InlineFrame } from '../formats/breakpad-sym/index.js';
+import { readFrameInfo } from '../formats/pdb/frame-data.js';
+import { findLine, parseC13Lines, StringTable, type C13Lines } from '../formats/pdb/lines.js';
+import { PdbFile, PdbStream } from '../formats/pdb/pdb-file.js';
+import {
+  codeSymbolName,
+  CV_SIGNATURE_C13,
+  readProcedureScopes,
+  scanCodeSymbols,
+  scanPublics,
+  type CodeSymbol,
+  type InlineSite,
+} from '../formats/pdb/symbols.js';
+import { TypeNames, TypeStream } from '../formats/pdb/types.js';
+import type { ModuleSymbols, SymbolInfo, WindowsFrameInfo } from './provider.js';
+
+const IMAGE_FILE_MACHINE_I386 = 0x14c;
+
+/** Module details kept decoded at once; older ones are decoded again when asked for. */
+const MODULE_CACHE = 16;
+
+/** What the one index pass found, and what it passed over. */
+export interface PdbIndexStats {
+  readonly modules: number;
+  /** Modules without a C13 symbol stream (no stream, or another signature). */
+  readonly modulesSkipped: number;
+  readonly procedures: number;
+  readonly publics: number;
+  /** Records that did not parse (cut or too short), across the module streams and the record stream. */
+  readonly recordsSkipped: number;
+}
+
+interface CodeIndex {
+  /** Sorted by rva: procedures and thunks of every module. */
+  readonly rva: Float64Array;
+  readonly size: Float64Array;
+  readonly module: Uint32Array;
+  readonly symbol: CodeSymbol[];
+  /** Sorted by rva; public names kept as they are (decorated). */
+  readonly publicRva: Float64Array;
+  readonly publicName: string[];
+  /** Section contributions sorted by rva: which module the linker took each piece of code from. */
+  readonly contributionRva: Float64Array;
+  readonly contributionSize: Float64Array;
+  readonly contributionModule: Uint32Array;
+  /** 1 for a module whose symbol stream the index read (a C13 stream), 0 for one passed over. */
+  readonly hasSymbols: Uint8Array;
+  readonly stats: PdbIndexStats;
+}
+
+interface ModuleDetail {
+  readonly symbols: Reader;
+  readonly lines: C13Lines;
+}
+
+/** A PDB's symbols behind the ModuleSymbols interface. */
+export class PdbModuleSymbols implements ModuleSymbols {
+  readonly pdb: PdbFile;
+  /** x86 C names carry a calling-convention decoration (`_f`, `_f@8`, `@f@8`). */
+  private readonly x86: boolean;
+  private indexing: Promise<CodeIndex> | undefined;
+  private names: Promise<StringTable> | undefined;
+  private types: Promise<TypeNames> | undefined;
+  private frames: Promise<{ find(rva: number): WindowsFrameInfo | undefined }> | undefined;
+  private readonly modules = new Map<number, Promise<ModuleDetail>>();
+  private moduleByName: Map<string, number> | undefined;
+  private readonly scopes = new Map<number, readonly InlineSite[]>();
+  /** Records walked while decoding inline sites (the work lookups did), for tests to bound. */
+  scopeRecordsWalked = 0;
+
+  constructor(pdb: PdbFile) {
+    this.pdb = pdb;
+    this.x86 = pdb.dbi.header.machine === IMAGE_FILE_MACHINE_I386;
+  }
+
+  /** Counts from the index pass (building it when needed). */
+  async indexStats(): Promise<PdbIndexStats> {
+    return (await this.index()).stats;
+  }
+
+  async lookup(rva: number): Promise<SymbolInfo | undefined> {
+    const index = await this.index();
+    const i = findCovering(index.rva, index.size, rva);
+    const p = lastAtOrBelow(index.publicRva, rva);
+    if (i < 0) {
+      // As Breakpad: a public counts only when no procedure starts between it and rva.
+      if (p < 0) return undefined;
+      const f = lastAtOrBelow(index.rva, rva);
+      if (f >= 0 && index.rva[f]! > index.publicRva[p]!) return undefined;
+      return this.publicLookup(index, p);
+    }
+    // A thunk (an import's `jmp [__imp_f]`, an incremental-link stub) is named by its public, as
+    // dump_syms writes it: DIA lists thunks apart from functions.
+    if (index.symbol[i]!.kind === 'thunk' && p >= 0 && index.publicRva[p] === index.rva[i]) return this.publicLookup(index, p);
+    return this.procedureLookup(index, i, rva);
+  }
+
+  private publicLookup(index: CodeIndex, p: number): SymbolInfo {
+    const name = index.publicName[p]!;
+    const undecorated = this.x86 ? undecorateX86CName(name) : undefined;
+    return publicLookup(undecorated?.name ?? name, index.publicRva[p]!, undecorated?.parameterSize ?? 0);
+  }
+
+  findCfiRules(): Promise<Map<string, string> | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  async findWindowsFrameInfo(rva: number): Promise<WindowsFrameInfo | undefined> {
+    this.frames ??= readFrameInfo(this.pdb);
+    return (await this.frames).find(rva);
+  }
+
+  private async procedureLookup(index: CodeIndex, i: number, rva: number): Promise<SymbolInfo> {
+    const symbol = index.symbol[i]!;
+    const start = index.rva[i]!;
+    const detail = await this.moduleDetail(index.module[i]!);
+    const [names, types] = await Promise.all([this.stringTable(), this.typeNames()]);
+    const { name, typeIndex } = codeSymbolName(detail.symbols, symbol);
+    const fileName = (fileId: number | undefined): string | undefined => {
+      if (fileId === undefined) return undefined;
+      const at = detail.lines.fileNameOffsets.get(fileId);
+      return at === undefined ? undefined : names.get(at);
+    };
+    const sectionOffset = symbol.offset + (rva - start);
+    // Folded code (one body, several modules' procedures) takes its lines from the module the
+    // linker kept it from, the section contribution's, as DIA does; else from the procedure's.
+    let lineDetail = detail;
+    const c = findCovering(index.contributionRva, index.contributionSize, rva);
+    const owner = c < 0 ? index.module[i]! : index.contributionModule[c]!;
+    if (owner !== index.module[i] && index.hasSymbols[owner] === 1) {
+      const ownerDetail = await this.moduleDetail(owner);
+      if (findLine(ownerDetail.lines.lines, symbol.section, sectionOffset) >= 0) lineDetail = ownerDetail;
+    }
+    const l = findLine(lineDetail.lines.lines, symbol.section, sectionOffset);
+    const lineEntry = l < 0 ? undefined : lineDetail.lines.lines[l]!;
+    const lineFileName = (fileId: number): string | undefined => {
+      const at = lineDetail.lines.fileNameOffsets.get(fileId);
+      return at === undefined ? undefined : names.get(at);
+    };
+    const inlines: InlineFrame[] = [];
+    if (symbol.kind === 'procedure') {
+      const sites = this.procedureScopes(index.module[i]!, symbol, detail);
+      for (const { site, range } of inlineChain(sites, rva - start)) {
+        const id = await this.globalId(index, detail, site.inlinee, names);
+        inlines.push({
+          name: (id === undefined ? undefined : types.inlineeName(id)) ?? '<name omitted>',
+          file: fileName(range.fileId),
+          line: range.line,
+          functionAddress: start + runStart(site.ranges, range),
+        });
+      }
+    }
+    return {
+      functionName: this.functionName(index, i, name, typeIndex, types),
+      functionAddress: start,
+      functionSize: index.size[i]!,
+      parameterSize: 0,
+      isPublic: false,
+      isMultiple: (i > 0 && index.rva[i - 1] === start) || (i + 1 < index.rva.length && index.rva[i + 1] === start),
+      file: lineEntry ? lineFileName(lineEntry.fileId) : undefined,
+      line: lineEntry?.line,
+      lineAddress: lineEntry ? start + (lineEntry.offset - symbol.offset) : undefined,
+      inlines,
+    };
+  }
+
+  /**
+   * The procedure's name with the parameter list dump_syms shows for C++ functions (those whose
+   * public name is decorated, `?...`); C functions keep the bare name, as they do in dump_syms.
+   */
+  private functionName(index: CodeIndex, i: number, name: string, typeIndex: number, types: TypeNames): string {
+    const rva = index.rva[i]!;
+    let decorated = false;
+    for (let p = lastAtOrBelow(index.publicRva, rva); p >= 0 && index.publicRva[p] === rva; p--) {
+      const publicName = index.publicName[p]!;
+      decorated ||= publicName.startsWith('?');
+      // An assembler's procedure carries the decorated C name itself ("__SEH_prolog4"); DIA strips it.
+      if (publicName === name && this.x86) return undecorateX86CName(name)?.name ?? name;
+    }
+    if (!decorated) return name;
+    const params = types.parameterList(typeIndex);
+    return params === undefined ? name : name + params;
+  }
+
+  /** An IPI id as a module uses it, resolved through its cross-scope imports when the top bit says so. */
+  private async globalId(index: CodeIndex, detail: ModuleDetail, id: number, names: StringTable): Promise<number | undefined> {
+    if ((id & 0x80000000) === 0) return id;
+    const entry = detail.lines.imports[(id >>> 20) & 0x7ff];
+    const local = entry?.ids[id & 0xfffff];
+    const scope = entry === undefined ? undefined : names.get(entry.scope);
+    if (local === undefined || scope === undefined) return undefined;
+    this.moduleByName ??= new Map(this.pdb.dbi.modules.map((m) => [m.moduleName.toLowerCase(), m.index]));
+    const module = this.moduleByName.get(scope.toLowerCase());
+    if (module === undefined || index.hasSymbols[module] !== 1) return undefined;
+    return (await this.moduleDetail(module)).lines.exports.get(local);
+  }
+
+  private procedureScopes(module: number, symbol: CodeSymbol, detail: ModuleDetail): readonly InlineSite[] {
+    const key = module * 0x1_0000_0000 + symbol.recordOffset;
+    let sites = this.scopes.get(key);
+    if (!sites) {
+      const scopes = readProcedureScopes(detail.symbols, symbol.recordOffset, detail.symbols.length, (id) => detail.lines.inlinees.get(id));
+      this.scopeRecordsWalked += scopes.records;
+      sites = scopes.inlineSites;
+      this.scopes.set(key, sites);
+    }
+    return sites;
+  }
+
+  private index(): Promise<CodeIndex> {
+    this.indexing ??= this.buildIndex();
+    return this.indexing;
+  }
+
+  private async buildIndex(): Promise<CodeIndex> {
+    const entries: { rva: number; size: number; module: number; symbol: CodeSymbol }[] = [];
+    let modulesSkipped = 0;
+    let recordsSkipped = 0;
+    const hasSymbols = new Uint8Array(this.pdb.dbi.modules.length);
+    for (const m of this.pdb.dbi.modules) {
+      // A module whose stream is cut or missing is passed over, not the whole PDB lost.
+      const symbols = await this.symbolBytes(m.index).catch((e: unknown) => {
+        if (isFormatError(e)) return undefined;
+        throw e;
+      });
+      if (!symbols) {
+        modulesSkipped++;
+        continue;
+      }
+      hasSymbols[m.index] = 1;
+      const scan = scanCodeSymbols(symbols, symbols.length);
+      recordsSkipped += scan.skipped;
+      for (const s of scan.symbols) {
+        const rva = this.pdb.rva(s.section, s.offset);
+        if (rva !== undefined && s.size > 0) entries.push({ rva, size: s.size, module: m.index, symbol: s });
+      }
+    }
+    // Stable: folded procedures stay in stream order.
+    entries.sort((a, b) => a.rva - b.rva);
+    const publics: { rva: number; name: string }[] = [];
+    const recordStream = this.pdb.stream(this.pdb.dbi.header.symRecordStream, 'symbol record stream');
+    if (recordStream) {
+      const r = new Reader(await readExact(recordStream, 0, recordStream.size, 'symbol record stream'), recordStream.name, 0, 'symbol record stream');
+      const scan = scanPublics(r);
+      recordsSkipped += scan.skipped;
+      for (const p of scan.publics) {
+        const rva = this.pdb.rva(p.section, p.offset);
+        if (rva !== undefined && (p.isCode || p.isFunction)) publics.push({ rva, name: p.name });
+      }
+    }
+    publics.sort((a, b) => a.rva - b.rva);
+    const contributions: { rva: number; size: number; module: number }[] = [];
+    for (const c of this.pdb.dbi.sectionContributions) {
+      const rva = this.pdb.rva(c.section, c.offset);
+      if (rva !== undefined && c.size > 0 && c.moduleIndex < this.pdb.dbi.modules.length) contributions.push({ rva, size: c.size, module: c.moduleIndex });
+    }
+    contributions.sort((a, b) => a.rva - b.rva);
+    return {
+      rva: Float64Array.from(entries, (e) => e.rva),
+      size: Float64Array.from(entries, (e) => e.size),
+      module: Uint32Array.from(entries, (e) => e.module),
+      symbol: entries.map((e) => e.symbol),
+      publicRva: Float64Array.from(publics, (p) => p.rva),
+      publicName: publics.map((p) => p.name),
+      contributionRva: Float64Array.from(contributions, (c) => c.rva),
+      contributionSize: Float64Array.from(contributions, (c) => c.size),
+      contributionModule: Uint32Array.from(contributions, (c) => c.module),
+      hasSymbols,
+      stats: {
+        modules: this.pdb.dbi.modules.length,
+        modulesSkipped,
+        procedures: entries.length,
+        publics: publics.length,
+        recordsSkipped,
+      },
+    };
+  }
+
+  /** A module's CodeView symbols (signature included, so record offsets are stream offsets), or undefined. */
+  private async symbolBytes(module: number): Promise<Reader | undefined> {
+    const m = this.pdb.dbi.modules[module]!;
+    const stream = this.pdb.stream(m.symStream, `module ${module} symbol stream`);
+    if (!stream || m.symByteSize < 4) return undefined;
+    const r = new Reader(await readExact(stream, 0, m.symByteSize, 'module symbols'), stream.name, 0, 'module symbols');
+    return r.u32(0) === CV_SIGNATURE_C13 ? r : undefined;
+  }
+
+  private moduleDetail(module: number): Promise<ModuleDetail> {
+    const cached = this.modules.get(module);
+    if (cached) {
+      this.modules.delete(module);
+      this.modules.set(module, cached);
+      return cached;
+    }
+    const loading = this.decodeModule(module);
+    this.modules.set(module, loading);
+    loading.catch(() => this.modules.delete(module));
+    if (this.modules.size > MODULE_CACHE) this.modules.delete(this.modules.keys().next().value!);
+    return loading;
+  }
+
+  private async decodeModule(module: number): Promise<ModuleDetail> {
+    const m = this.pdb.dbi.modules[module]!;
+    const symbols = (await this.symbolBytes(module))!;
+    const stream = this.pdb.stream(m.symStream, `module ${module} symbol stream`)!;
+    // C13 data cut short by the stream's end keeps its whole subsections (parseC13Lines counts the cut one).
+    const c13At = Math.min(m.symByteSize + m.c11ByteSize, stream.size);
+    const c13Size = Math.min(m.c13ByteSize, stream.size - c13At);
+    const c13 = new Reader(await readExact(stream, c13At, c13Size, 'C13 line information'), stream.name, c13At, 'C13 line information');
+    return { symbols, lines: parseC13Lines(c13) };
+  }
+
+  private stringTable(): Promise<StringTable> {
+    this.names ??= (async () => {
+      const stream = this.pdb.namedStream('/names');
+      if (!stream) return StringTable.empty();
+      return StringTable.parse(new Reader(await readExact(stream, 0, stream.size, '/names'), stream.name, 0, '/names'));
+    })();
+    return this.names;
+  }
+
+  private typeNames(): Promise<TypeNames> {
+    this.types ??= (async () => {
+      const read = async (index: number, name: string): Promise<TypeStream> => {
+        const stream = this.pdb.stream(index, name);
+        if (!stream || stream.size === 0) return TypeStream.empty();
+        return TypeStream.parse(new Reader(await readExact(stream, 0, stream.size, name), stream.name, 0, name));
+      };
+      return new TypeNames(await read(PdbStream.tpi, 'TPI stream'), await read(PdbStream.ipi, 'IPI stream'));
+    })();
+    return this.types;
+  }
+}
+
+/** Opens a PDB for symbol lookups; the index is built on the first lookup. */
+export async function loadPdbSymbols(source: ByteSource): Promise<PdbModuleSymbols> {
+  return new PdbModuleSymbols(await PdbFile.open(source));
+}
+
+function publicLookup(functionName: string, functionAddress: number, parameterSize: number): SymbolInfo {
+  return {
+    functionName,
+    functionAddress,
+    functionSize: undefined,
+    parameterSize,
+    isPublic: true,
+    isMultiple: false,
+    file: undefined,
+    line: undefined,
+    lineAddress: undefined,
+    inlines: [],
+  };
+}
+
+function lastAtOrBelow(sorted: Float64Array, value: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! <= value) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+/** How far back from the last start at or below rva to look for an enclosing range (overlaps are rare). */
+const OVERLAP_LOOKBACK = 8;
+
+/**
+ * The latest-starting range containing rva, or -1. Of folded procedures (one start, several
+ * records) the first in stream order wins, as in dump_syms, which names the address after it.
+ */
+function findCovering(rva: Float64Array, size: Float64Array, value: number): number {
+  const last = lastAtOrBelow(rva, value);
+  let first = last;
+  while (first > 0 && rva[first - 1] === rva[last]) first--;
+  for (let i = first; i <= last; i++) if (value - rva[i]! < size[i]!) return i;
+  for (let i = first - 1; i >= 0 && i > first - OVERLAP_LOOKBACK; i--) if (value - rva[i]! < size[i]!) return i;
+  return -1;
+}
+
+/** The inline sites whose ranges contain the procedure-relative offset, innermost first, each with its range there. */
+function inlineChain(sites: readonly InlineSite[], offset: number): { site: InlineSite; range: InlineSite['ranges'][number] }[] {
+  const hits = new Map<number, InlineSite['ranges'][number]>();
+  let deepest = -1;
+  sites.forEach((site, i) => {
+    const range = site.ranges.find((r) => offset >= r.start && offset - r.start < r.size);
+    if (!range) return;
+    hits.set(i, range);
+    if (deepest < 0 || site.depth > sites[deepest]!.depth) deepest = i;
+  });
+  const chain: { site: InlineSite; range: InlineSite['ranges'][number] }[] = [];
+  for (let i = deepest; i >= 0; i = sites[i]!.parent) {
+    const range = hits.get(i);
+    if (range) chain.push({ site: sites[i]!, range });
+  }
+  return chain;
+}
+
+/**
+ * An x86 C name without its calling-convention decoration, as DIA's undecorated names (and so
+ * dump_syms) give it: `_f` (cdecl), `_f@8` (stdcall) and `@f@8` (fastcall), the number being the
+ * bytes of stack parameters. undefined for C++ names (`?...`) and undecorated ones.
+ */
+export function undecorateX86CName(name: string): { name: string; parameterSize: number } | undefined {
+  const m = /^([_@])([^@?]+)(?:@(\d+))?$/.exec(name);
+  if (!m || (m[1] === '@' && m[3] === undefined)) return undefined;
+  return { name: m[2]!, parameterSize: m[3] === undefined ? 0 : Number(m[3]) };
+}
+
+/** Start of the contiguous run of an inline site's line ranges that holds `range`: the inlined range Breakpad's INLINE gives. */
+function runStart(ranges: InlineSite['ranges'], range: InlineSite['ranges'][number]): number {
+  let k = ranges.indexOf(range);
+  while (k > 0 && ranges[k - 1]!.start + ranges[k - 1]!.size === ranges[k]!.start) k--;
+  return ranges[k]!.start;
+}
