@@ -16,6 +16,7 @@ import { PdbFile } from '../formats/pdb/index.js';
 import { PeImage, type ImageBytes } from '../formats/pe/index.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { writeDumpSyms } from '../symbolize/dump-syms.js';
+import { loadPdbSymbols } from '../symbolize/pdb-symbols.js';
 import { dumpSymsInput } from '../symbolize/dump-syms-input.js';
 import { toJson } from '../report/json.js';
 import { renderKf } from '../report/kf.js';
@@ -272,7 +273,7 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
     progress: process.stderr,
   });
   try {
-    const symbols = new SymbolStoreProvider(dirs.openers, opts.symbolCache, { servers: servers.openers });
+    const symbols = new SymbolStoreProvider(dirs.openers, opts.symbolCache, { servers: servers.openers, pdbLoader: loadPdbSymbols });
     const searched = sources.directories.length > 0 || sources.servers.length > 0;
     const analysis = await analyze(file.source, {
       // Only a given store is searched: rust-minidump's missing_symbols means "looked for and not found".
