@@ -17,6 +17,11 @@ import { parseKf, parseLm } from '../../formats/windbg-text/index.js';
 import { BufferSource } from '../../io/byte-source.js';
 import { FormatError } from '../../io/errors.js';
 import { renderDps, dpsJson } from '../../report/dps.js';
+import { MSF_MAGIC, PdbFile, readFrameInfo } from '../../formats/pdb/index.js';
+import { loadPdbSymbols } from '../../symbolize/pdb-symbols.js';
+import { writeDumpSyms } from '../../symbolize/dump-syms.js';
+import { dumpSymsInput } from '../../symbolize/dump-syms-input.js';
+import { msfFile, pdbInfoStream } from '../synth/pdb.js';
 import { toJson } from '../../report/json.js';
 import { renderKf } from '../../report/kf.js';
 import { renderText } from '../../report/text.js';
@@ -43,7 +48,7 @@ export interface FuzzTarget {
   run(bytes: Uint8Array): Promise<void>;
 }
 
-export const TARGET_NAMES = ['minidump', 'kernel-dump', 'breakpad-sym', 'pe', 'windbg-text'] as const;
+export const TARGET_NAMES = ['minidump', 'kernel-dump', 'breakpad-sym', 'pe', 'windbg-text', 'pdb'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 /** The documented failure: anything else a target throws is a bug. */
@@ -525,12 +530,58 @@ const kernelDump: FuzzTarget = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// pdb: open, index every module's symbols, look up addresses across the code, read the frame data,
+// and write the whole .sym (dump-syms) from it.
+
+/** The superblock's fields, the block map's first entries and the stream directory's first words. */
+function pdbHotspots(bytes: Uint8Array): number[] {
+  const out = [32, 36, 40, 44, 48, 52];
+  const blockSize = u32(bytes, 32) ?? 0;
+  const mapBlock = u32(bytes, 52) ?? 0;
+  if (blockSize === 0 || blockSize > 65536) return out;
+  for (let i = 0; i < 4; i++) out.push(mapBlock * blockSize + i * 4);
+  const directory = u32(bytes, mapBlock * blockSize);
+  if (directory === undefined) return out;
+  for (let i = 0; i < 48; i++) out.push(directory * blockSize + i * 4);
+  return out.filter((at) => at >= 0 && at + 4 <= bytes.length);
+}
+
+const pdbTarget: FuzzTarget = {
+  name: 'pdb',
+  text: false,
+  dictionary: dictionary([...MSF_MAGIC], [0x04, 0x00, 0x00, 0x00], [0xfe, 0xef, 0xfe, 0xef], [0x10, 0x11], [0x0e, 0x11], [0x4d, 0x11], [0xf1, 0x00, 0x00, 0x00], [0xf2, 0x00, 0x00, 0x00], [0xf4, 0x00, 0x00, 0x00], [0xff, 0xff]),
+  seeds(): Seed[] {
+    return [
+      ...filesBelow(corpusPath('external'), (n) => n.endsWith('.pdb') && !n.includes('rust-minidump-snapshots') && statSync(join(corpusPath('external'), n)).isFile()),
+      { name: 'synth:identity-only', bytes: msfFile([new Uint8Array(0), pdbInfoStream('3249d99d-0c40-4931-8610-f4e4fb0b6936', 1)], 512) },
+    ];
+  },
+  hotspots: pdbHotspots,
+  async run(bytes) {
+    const source = new BufferSource(bytes, 'fuzz.pdb');
+    const pdb = await PdbFile.open(source);
+    const symbols = await loadPdbSymbols(source);
+    const text = pdb.sections[0];
+    const start = text?.virtualAddress ?? 0x1000;
+    const span = Math.min(text?.virtualSize ?? 0x1000, 0x100000);
+    for (let k = 0; k < 24; k++) {
+      const rva = start + Math.floor((span * k) / 24);
+      await symbols.lookup(rva);
+      await symbols.findWindowsFrameInfo(rva);
+    }
+    await readFrameInfo(pdb);
+    writeDumpSyms(await dumpSymsInput({ pdb, pdbName: 'fuzz.pdb' }));
+  },
+};
+
 export const TARGETS: Readonly<Record<TargetName, FuzzTarget>> = {
   minidump,
   'kernel-dump': kernelDump,
   'breakpad-sym': breakpadSym,
   pe,
   'windbg-text': windbgText,
+  pdb: pdbTarget,
 };
 
 export function isTargetName(name: string): name is TargetName {
