@@ -76,13 +76,15 @@ test('symbol server: the first run fetches the PDB and the image into the cache,
   try {
     const first = await stackhog([...DUMP(), '--symbol-server', http.url, '--symbol-cache-dir', cache], { XDG_CACHE_HOME: join(tmp, 'xdg') });
     assert.equal(first.status, ExitCode.Ok, first.stderr);
-    assert.match(first.stdout, /crash\+0x/);
+    // The downloaded PDB names the frames (main's inlined calls included).
+    assert.match(first.stdout, /crash!main\+0x12d/);
+    assert.match(first.stdout, /\(Inline\) -------- crash!`anonymous namespace'::crash/);
     assert.ok(http.log.includes(PDB) && http.log.includes(EXE), http.log.join('\n'));
     assert.ok(!http.log.some((p) => p.endsWith('.sym')), 'a server is never asked for .sym files');
     assert.equal(new Set(http.log.map((p) => p.toLowerCase())).size, http.log.length, 'no file asked twice in a run');
     assert.deepEqual(await readFile(join(cache, PDB)), await readFile(SENTRY('crash.pdb')));
     assert.equal((await stat(join(cache, EXE))).size, (await stat(SENTRY('crash.exe'))).size);
-    assert.ok(first.stderr.includes(`stackhog: note: symbols for C:\\projects\\breakpad-tools\\windows\\Release\\crash.pdb ${ID}: PDB found but not read (no PDB reader): ${join(cache, PDB)}`), first.stderr);
+    assert.ok(!first.stderr.includes('PDB found but not read'), first.stderr);
     assert.match(first.stderr, /symbol server: http:\/\/127\.0\.0\.1:\d+\/sym\/wkernel32\.pdb\/[0-9A-F]+\/wkernel32\.pdb: not found \(404\)/);
     await stat(join(tmp, 'xdg')).then(
       () => assert.fail('the default cache was not used'),
