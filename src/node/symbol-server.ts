@@ -2,7 +2,7 @@
 // Node's fetch, their files kept in a local cache directory in symstore layout so a second run
 // asks nothing. The core sees them as one more opener of path segments.
 
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ByteSource } from '../io/byte-source.js';
@@ -52,6 +52,10 @@ function isSafeSegment(segment: string): boolean {
  * first cache. Only symstore paths (three segments) are asked for; a path the server lacks, refused
  * or did not answer in time is a note, remembered for the run (never asked twice), never an error.
  */
+/** A 404 is remembered beside where the file would be, for a day (servers gain files, rarely). */
+const MISSING_SUFFIX = '.404';
+const MISSING_TTL_MS = 24 * 60 * 60 * 1000;
+
 export class SymbolServers {
   readonly openers: DirectoryOpener[];
   readonly notes: string[] = [];
@@ -86,11 +90,24 @@ export class SymbolServers {
       const key = url.toLowerCase();
       let download = this.downloads.get(key);
       if (!download) {
-        download = this.download(base, url, segments, join(caches[0]!, ...segments));
+        download = this.rememberedMissing(caches, segments).then((since) => {
+          if (since === undefined) return this.download(base, url, segments, join(caches[0]!, ...segments));
+          this.note(`symbol server: ${url}: not found (404) on ${since.toISOString().slice(0, 10)}; not asked again for a day (delete ${join(caches[0]!, ...segments)}${MISSING_SUFFIX} to ask now)`);
+          return false;
+        });
         this.downloads.set(key, download);
       }
       return (await download) ? this.openCached(caches, segments) : undefined;
     };
+  }
+
+  /** When a cache remembers a 404 for this file from the last day: the time of that answer. */
+  private async rememberedMissing(caches: readonly string[], segments: readonly string[]): Promise<Date | undefined> {
+    for (const cache of caches) {
+      const marker = await stat(`${join(cache, ...segments)}${MISSING_SUFFIX}`).catch(() => undefined);
+      if (marker && Date.now() - marker.mtimeMs < MISSING_TTL_MS) return marker.mtime;
+    }
+    return undefined;
   }
 
   private async openCached(caches: readonly string[], segments: readonly string[]): Promise<ByteSource | undefined> {
@@ -127,6 +144,10 @@ export class SymbolServers {
       if (response.status === 404) {
         await response.body?.cancel();
         this.note(`${what}: not found (404)`);
+        // Remembered on disk, so the next run does not ask again for what the server lacks.
+        await mkdir(dirname(path), { recursive: true })
+          .then(() => writeFile(`${path}${MISSING_SUFFIX}`, ''))
+          .catch(() => undefined);
         return false;
       }
       if (!response.ok || !response.body) {
