@@ -215,11 +215,11 @@ test('the writer: dump_syms\' record order and formats, folded-symbol flags, pub
 });
 
 test('public names: C underscores, __stdcall and __fastcall decorations go as dump_syms removes them; C++ names stay decorated', () => {
-  assert.deepEqual(undecoratePublicName('_memset'), { name: 'memset', parameterSize: 0 });
-  assert.deepEqual(undecoratePublicName('__CxxThrowException@8'), { name: '_CxxThrowException', parameterSize: 8 });
-  assert.deepEqual(undecoratePublicName('_IsProcessorFeaturePresent@4'), { name: 'IsProcessorFeaturePresent', parameterSize: 4 });
-  assert.deepEqual(undecoratePublicName('@_guard_check_icall@4'), { name: '_guard_check_icall', parameterSize: 0 });
-  assert.deepEqual(undecoratePublicName('@f@12'), { name: 'f', parameterSize: 4 });
-  assert.deepEqual(undecoratePublicName('?what@exception@std@@UBEPBDXZ'), { name: '?what@exception@std@@UBEPBDXZ', parameterSize: 0 });
-  assert.deepEqual(undecoratePublicName('mainCRTStartup'), { name: 'mainCRTStartup', parameterSize: 0 });
+  assert.deepEqual(undecoratePublicName('_memset'), { name: 'memset', parameterSize: 0, sizeFromName: false });
+  assert.deepEqual(undecoratePublicName('__CxxThrowException@8'), { name: '_CxxThrowException', parameterSize: 8, sizeFromName: true });
+  assert.deepEqual(undecoratePublicName('_IsProcessorFeaturePresent@4'), { name: 'IsProcessorFeaturePresent', parameterSize: 4, sizeFromName: true });
+  assert.deepEqual(undecoratePublicName('@_guard_check_icall@4'), { name: '_guard_check_icall', parameterSize: 0, sizeFromName: true });
+  assert.deepEqual(undecoratePublicName('@f@12'), { name: 'f', parameterSize: 4, sizeFromName: true });
+  assert.deepEqual(undecoratePublicName('?what@exception@std@@UBEPBDXZ'), { name: '?what@exception@std@@UBEPBDXZ', parameterSize: 0, sizeFromName: false });
+  assert.deepEqual(undecoratePublicName('mainCRTStartup'), { name: 'mainCRTStartup', parameterSize: 0, sizeFromName: false });
 });

@@ -17,6 +17,12 @@ export interface DumpSymsModule {
   readonly codeFile?: string | undefined;
 }
 
+export interface DumpSymsFile {
+  /** DIA's source file id (the first one of files sharing the name). */
+  readonly id: number;
+  readonly name: string;
+}
+
 export interface DumpSymsLine {
   readonly rva: number;
   readonly size: number;
@@ -61,7 +67,7 @@ export interface DumpSymsCfi {
 
 export interface DumpSymsInput {
   readonly module: DumpSymsModule;
-  readonly files: readonly { readonly id: number; readonly name: string }[];
+  readonly files: readonly DumpSymsFile[];
   readonly inlineOrigins: readonly { readonly id: number; readonly name: string }[];
   readonly functions: readonly DumpSymsFunction[];
   readonly publics: readonly DumpSymsPublic[];

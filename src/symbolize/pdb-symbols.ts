@@ -9,7 +9,7 @@ import { isFormatError } from '../io/errors.js';
 import { Reader } from '../io/reader.js';
 import type { InlineFrame } from '../formats/breakpad-sym/index.js';
 import { readFrameInfo } from '../formats/pdb/frame-data.js';
-import { findLine, parseC13Lines, StringTable, type C13Lines } from '../formats/pdb/lines.js';
+import { findLine, parseC13Lines, StringTable, type C13Lines, type LineEntry } from '../formats/pdb/lines.js';
 import { PdbFile, PdbStream } from '../formats/pdb/pdb-file.js';
 import {
   codeSymbolName,
@@ -21,7 +21,9 @@ import {
   type InlineSite,
 } from '../formats/pdb/symbols.js';
 import { TypeNames, TypeStream } from '../formats/pdb/types.js';
+import type { DumpSymsFile, DumpSymsFunction, DumpSymsLine } from './dump-syms.js';
 import type { ModuleSymbols, SymbolInfo, WindowsFrameInfo } from './provider.js';
+import { undecoratePublicName } from './undecorate.js';
 
 const IMAGE_FILE_MACHINE_I386 = 0x14c;
 
@@ -104,6 +106,84 @@ export class PdbModuleSymbols implements ModuleSymbols {
     return this.procedureLookup(index, i, rva);
   }
 
+  /**
+   * Every procedure as dump_syms writes it: one FUNC per address (folded procedures named as
+   * lookup names them), each with all its line entries, and the FILE table they number into. File
+   * ids are DIA's source file ids: one per (module, DEBUG_S_FILECHKSMS entry), counted from 1 in
+   * module order then checksum order, a name seen before keeping its first id (PrintSourceFiles).
+   */
+  async functionRecords(): Promise<{ files: DumpSymsFile[]; functions: DumpSymsFunction[] }> {
+    const index = await this.index();
+    const names = await this.stringTable();
+    // One pass over every module: kept here rather than in the LRU, which a walk in address order would thrash.
+    const details = new Map<number, ModuleDetail>();
+    const fileIds = new Map<number, Map<number, number>>();
+    const files: DumpSymsFile[] = [];
+    const byName = new Map<string, number>();
+    let uniqueId = 0;
+    for (const m of this.pdb.dbi.modules) {
+      if (index.hasSymbols[m.index] !== 1) continue;
+      const detail = await this.moduleDetail(m.index);
+      details.set(m.index, detail);
+      const ids = new Map<number, number>();
+      for (const [checksumAt, nameAt] of detail.lines.fileNameOffsets) {
+        uniqueId++;
+        const name = names.get(nameAt) ?? '';
+        let id = byName.get(name);
+        if (id === undefined) {
+          id = uniqueId;
+          byName.set(name, id);
+          files.push({ id, name });
+        }
+        ids.set(checksumAt, id);
+      }
+      fileIds.set(m.index, ids);
+    }
+    const functions: DumpSymsFunction[] = [];
+    for (let i = 0; i < index.rva.length; i++) {
+      const rva = index.rva[i]!;
+      if (i > 0 && index.rva[i - 1] === rva) continue;
+      const info = await this.lookup(rva);
+      if (!info || info.isPublic || info.functionSize === undefined) continue;
+      const symbol = index.symbol[i]!;
+      const module = this.lineModule(index, i, rva, (m) => details.get(m));
+      const lines: DumpSymsLine[] = [];
+      const entries = details.get(module)?.lines.lines ?? [];
+      const ids = fileIds.get(module);
+      // findLinesByRVA(rva, length): every entry starting inside the procedure, empty ones included.
+      for (let l = firstLineAtOrAfter(entries, symbol.section, symbol.offset); l < entries.length; l++) {
+        const e = entries[l]!;
+        if (e.section !== symbol.section || e.offset - symbol.offset >= info.functionSize) break;
+        lines.push({ rva: rva + (e.offset - symbol.offset), size: e.size, line: e.line, fileId: ids?.get(e.fileId) ?? 0 });
+      }
+      functions.push({
+        rva,
+        size: info.functionSize,
+        parameterSize: info.parameterSize,
+        name: info.functionName,
+        multiple: info.isMultiple,
+        lines,
+        inlines: [],
+      });
+    }
+    return { files, functions };
+  }
+
+  /**
+   * The module whose lines cover procedure i at rva: folded code (one body, several modules'
+   * procedures) takes its lines from the module the linker kept it from, the section
+   * contribution's, as DIA does, when that module has lines there; else the procedure's own.
+   */
+  private lineModule(index: CodeIndex, i: number, rva: number, detailOf: (module: number) => ModuleDetail | undefined): number {
+    const own = index.module[i]!;
+    const c = findCovering(index.contributionRva, index.contributionSize, rva);
+    const owner = c < 0 ? own : index.contributionModule[c]!;
+    if (owner === own || index.hasSymbols[owner] !== 1) return own;
+    const symbol = index.symbol[i]!;
+    const detail = detailOf(owner);
+    return detail && findLine(detail.lines.lines, symbol.section, symbol.offset + (rva - index.rva[i]!)) >= 0 ? owner : own;
+  }
+
   private publicLookup(index: CodeIndex, p: number): SymbolInfo {
     const name = index.publicName[p]!;
     const undecorated = this.x86 ? undecorateX86CName(name) : undefined;
@@ -159,11 +239,12 @@ export class PdbModuleSymbols implements ModuleSymbols {
         });
       }
     }
+    const named = this.functionName(index, i, name, typeIndex, types);
     return {
-      functionName: this.functionName(index, i, name, typeIndex, types),
+      functionName: named.name,
       functionAddress: start,
       functionSize: index.size[i]!,
-      parameterSize: 0,
+      parameterSize: named.parameterSize ?? 0,
       isPublic: false,
       isMultiple: (i > 0 && index.rva[i - 1] === start) || (i + 1 < index.rva.length && index.rva[i + 1] === start),
       file: lineEntry ? lineFileName(lineEntry.fileId) : undefined,
@@ -177,18 +258,24 @@ export class PdbModuleSymbols implements ModuleSymbols {
    * The procedure's name with the parameter list dump_syms shows for C++ functions (those whose
    * public name is decorated, `?...`); C functions keep the bare name, as they do in dump_syms.
    */
-  private functionName(index: CodeIndex, i: number, name: string, typeIndex: number, types: TypeNames): string {
+  private functionName(index: CodeIndex, i: number, name: string, typeIndex: number, types: TypeNames): { name: string; parameterSize: number | undefined } {
     const rva = index.rva[i]!;
     let decorated = false;
     for (let p = lastAtOrBelow(index.publicRva, rva); p >= 0 && index.publicRva[p] === rva; p--) {
       const publicName = index.publicName[p]!;
       decorated ||= publicName.startsWith('?');
-      // An assembler's procedure carries the decorated C name itself ("__SEH_prolog4"); DIA strips it.
-      if (publicName === name && this.x86) return undecorateX86CName(name)?.name ?? name;
+      if (publicName.startsWith('?')) continue;
+      // A C procedure is named as DIA undecorates its public: x86's `__f` and x64's `__f` both
+      // lose one underscore (an x86 procedure record already lacks the added one; an assembler's
+      // carries it, "__SEH_prolog4"), and a __stdcall decoration gives the parameter size.
+      const undecorated = undecoratePublicName(publicName);
+      if (publicName === name || undecorated.name === name) {
+        return { name: undecorated.name, parameterSize: undecorated.sizeFromName ? undecorated.parameterSize : undefined };
+      }
     }
-    if (!decorated) return name;
+    if (!decorated) return { name, parameterSize: undefined };
     const params = types.parameterList(typeIndex);
-    return params === undefined ? name : name + params;
+    return { name: params === undefined ? name : name + params, parameterSize: undefined };
   }
 
   /** An IPI id as a module uses it, resolved through its cross-scope imports when the top bit says so. */
@@ -373,6 +460,19 @@ function lastAtOrBelow(sorted: Float64Array, value: number): number {
     } else hi = mid - 1;
   }
   return found;
+}
+
+/** Index of the first line entry at or after section:offset (entries sorted by section, then offset). */
+function firstLineAtOrAfter(lines: readonly LineEntry[], section: number, offset: number): number {
+  let lo = 0;
+  let hi = lines.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const l = lines[mid]!;
+    if (l.section < section || (l.section === section && l.offset < offset)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** How far back from the last start at or below rva to look for an enclosing range (overlaps are rare). */

@@ -208,14 +208,16 @@ test('C13 lines: blocks per file, several lines at one offset (the last covers t
   assert.deepEqual(
     result.lines.map((l) => [l.offset, l.size, l.line, l.fileId, l.isStatement]),
     [
+      [0x100, 0, 20, 0x18, true],
       [0x100, 0x10, 21, 0x18, true],
       [0x110, 0x20, 22, 0x18, false],
     ],
   );
   assert.deepEqual([...result.fileNameOffsets], [[0, 0], [8, 7], [16, 0], [0x28, 42]]);
   assert.deepEqual(result.inlinees.get(0x1234), { fileId: 0x18, line: 77 });
-  assert.equal(findLine(result.lines, 1, 0x10f), 0);
-  assert.equal(findLine(result.lines, 1, 0x12f), 1);
+  assert.equal(findLine(result.lines, 1, 0x100), 1, 'the empty line at 0x100 is passed over');
+  assert.equal(findLine(result.lines, 1, 0x10f), 1);
+  assert.equal(findLine(result.lines, 1, 0x12f), 2);
   assert.equal(findLine(result.lines, 1, 0x130), -1);
   assert.equal(findLine(result.lines, 2, 0x100), -1);
 });
