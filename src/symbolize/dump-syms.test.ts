@@ -10,6 +10,7 @@ import { PeBuilder, TEXT, imageBytes, runtimeFunctions, unwindInfo, uw } from '.
 import { corpusPath, needsCorpus } from '../testing/corpus.js';
 import { dumpSymsInput, undecoratePublicName, x64Cfi } from './dump-syms-input.js';
 import { writeDumpSyms, type DumpSymsFunction, type DumpSymsInput } from './dump-syms.js';
+import { PdbModuleSymbols } from './pdb-symbols.js';
 
 const sentry = (name: string): string => corpusPath('external', 'user', 'sentry-crash', name);
 const expected = (name: string): string => corpusPath('external', 'expected', name);
@@ -223,3 +224,42 @@ test('public names: C underscores, __stdcall and __fastcall decorations go as du
   assert.deepEqual(undecoratePublicName('?what@exception@std@@UBEPBDXZ'), { name: '?what@exception@std@@UBEPBDXZ', parameterSize: 0, sizeFromName: false });
   assert.deepEqual(undecoratePublicName('mainCRTStartup'), { name: 'mainCRTStartup', parameterSize: 0, sizeFromName: false });
 });
+
+for (const [pdbName, exeName] of [
+  ['crash.pdb', 'crash.exe'],
+  ['CrashWithException.pdb', 'CrashWithException.exe'],
+] as const) {
+  test(`${pdbName} round trip: the .sym we write, read back, looks up every FUNC address and line start as the PDB does`, needsCorpus, async () => {
+    const { pdb, image } = await sources(pdbName, exeName);
+    const symbols = new PdbModuleSymbols(pdb);
+    const input = await dumpSymsInput({ pdb, pdbName, image, imageName: exeName, symbols });
+    const sym = await loadSymbolFile(new BufferSource(new TextEncoder().encode(writeDumpSyms(input)), `${pdbName}.sym`));
+    assert.equal(sym.parseErrors, 0);
+    // Every FUNC start, every byte a line record starts at, and the last byte of each function.
+    const addresses = input.functions.flatMap((f) => [f.rva, f.rva + f.size - 1, ...f.lines.filter((l) => l.size > 0).map((l) => l.rva)]);
+    assert.ok(addresses.length > 300, `${addresses.length} addresses`);
+    // The .sym has no INLINE records (yet): compare the outer frame only.
+    const outer = (r: Awaited<ReturnType<PdbModuleSymbols['lookup']>>): unknown =>
+      r && { name: r.functionName, address: r.functionAddress, size: r.functionSize, parameterSize: r.parameterSize, isPublic: r.isPublic, isMultiple: r.isMultiple, file: r.file, line: r.line, lineAddress: r.lineAddress };
+    const differing: string[] = [];
+    let withInlines = 0;
+    for (const rva of addresses) {
+      const fromPdb = await symbols.lookup(rva);
+      const fromSym = await sym.lookup(rva);
+      const a = outer(fromPdb);
+      const b = fromSym && { name: fromSym.functionName, address: fromSym.functionAddress, size: fromSym.functionSize, parameterSize: fromSym.parameterSize, isPublic: fromSym.isPublic, isMultiple: fromSym.isMultiple, file: fromSym.file, line: fromSym.line, lineAddress: fromSym.lineAddress };
+      // Where code is inlined the PDB's outer file and line are the outermost call site; the .sym,
+      // without INLINE records, gives the line record there.
+      const inlined = fromPdb !== undefined && fromPdb.inlines.length > 0;
+      if (inlined) withInlines++;
+      try {
+        if (inlined) assert.deepEqual({ ...(b as object), file: 0, line: 0 }, { ...(a as object), file: 0, line: 0 });
+        else assert.deepEqual(b, a);
+      } catch {
+        differing.push(rva.toString(16));
+      }
+    }
+    assert.deepEqual(differing, []);
+    assert.ok(withInlines < addresses.length / 4, `${withInlines} of ${addresses.length} addresses inlined`);
+  });
+}
