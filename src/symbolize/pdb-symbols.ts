@@ -14,6 +14,7 @@ import { PdbFile, PdbStream } from '../formats/pdb/pdb-file.js';
 import {
   codeSymbolName,
   CV_SIGNATURE_C13,
+  procedureRegisterParameters,
   readProcedureScopes,
   scanCodeSymbols,
   scanPublics,
@@ -26,6 +27,8 @@ import type { ModuleSymbols, SymbolInfo, WindowsFrameInfo } from './provider.js'
 import { undecoratePublicName } from './undecorate.js';
 
 const IMAGE_FILE_MACHINE_I386 = 0x14c;
+/** CV_REG_EBP in cvconst.h's CV_HREG_e. */
+const CV_REG_EBP = 22;
 
 /** Module details kept decoded at once; older ones are decoded again when asked for. */
 const MODULE_CACHE = 16;
@@ -240,11 +243,12 @@ export class PdbModuleSymbols implements ModuleSymbols {
       }
     }
     const named = this.functionName(index, i, name, typeIndex, types);
+    const parameterSize = named.parameterSize ?? (symbol.kind === 'procedure' ? this.stackParameterSize(detail, symbol, typeIndex, types) : 0);
     return {
       functionName: named.name,
       functionAddress: start,
       functionSize: index.size[i]!,
-      parameterSize: named.parameterSize ?? 0,
+      parameterSize,
       isPublic: false,
       isMultiple: (i > 0 && index.rva[i - 1] === start) || (i + 1 < index.rva.length && index.rva[i + 1] === start),
       file: lineEntry ? lineFileName(lineEntry.fileId) : undefined,
@@ -276,6 +280,29 @@ export class PdbModuleSymbols implements ModuleSymbols {
     if (!decorated) return { name, parameterSize: undefined };
     const params = types.parameterList(typeIndex);
     return { name: params === undefined ? name : name + params, parameterSize: undefined };
+  }
+
+  /**
+   * dump_syms' GetFunctionStackParamSize, for a FUNC whose name gives no parameter size: from the
+   * lowest EBP-relative parameter offset (no lower than 4, the return address's) to the end of the
+   * highest, rounded up to 4 bytes. Parameters of unknown size are passed over, as DIA's failing
+   * get_length makes dump_syms do.
+   */
+  private stackParameterSize(detail: ModuleDetail, symbol: CodeSymbol, typeIndex: number, types: TypeNames): number {
+    const count = types.parameterCount(typeIndex);
+    if (!count) return 0;
+    let lowest = Infinity;
+    let highest = -Infinity;
+    for (const p of procedureRegisterParameters(detail.symbols, symbol.recordOffset, detail.symbols.length, count)) {
+      const size = p.register === CV_REG_EBP ? types.typeSize(p.typeIndex) : undefined;
+      if (size === undefined) continue;
+      lowest = Math.min(lowest, p.offset);
+      highest = Math.max(highest, p.offset + size);
+    }
+    lowest = Math.max(lowest, 4);
+    if (!(highest > lowest)) return 0;
+    if (highest % 4 !== 0) highest += 4 - (highest % 4);
+    return highest - lowest;
   }
 
   /** An IPI id as a module uses it, resolved through its cross-scope imports when the top bit says so. */
