@@ -151,3 +151,15 @@ test('stackhog dump-syms CrashWithException.pdb (x64) against its .sym: every re
   ]);
   assert.equal(differingLines(r.stdout, sym).length, 10);
 });
+
+test('stackhog dump-syms -i: INLINE and INLINE_ORIGIN records and FILE 0, the FUNC, PUBLIC and STACK lines unchanged', needsCorpus, () => {
+  const plain = stackhog('dump-syms', sentry('crash.pdb'), sentry('crash.exe'));
+  const inline = stackhog('dump-syms', '-i', sentry('crash.pdb'), sentry('crash.exe'));
+  assert.equal(inline.status, ExitCode.Ok, inline.stderr);
+  const of = (text: string, type: string): string[] => text.split('\n').filter((l) => l !== '' && recordType(l) === type);
+  assert.deepEqual(of(inline.stdout, 'FILE')[0], 'FILE 0 unknown file');
+  assert.equal(of(inline.stdout, 'INLINE').length, 273);
+  assert.ok(of(inline.stdout, 'INLINE_ORIGIN').length > 100);
+  for (const type of ['FUNC', 'PUBLIC', 'STACK WIN']) assert.deepEqual(of(inline.stdout, type), of(plain.stdout, type), type);
+  assert.equal(of(plain.stdout, 'INLINE').length, 0);
+});

@@ -24,6 +24,8 @@ export interface DumpSymsSources {
   readonly imageName?: string | undefined;
   /** The PDB's symbol reader when the caller has one (its index is reused), else one is made. */
   readonly symbols?: PdbModuleSymbols | undefined;
+  /** dump_syms --i: INLINE and INLINE_ORIGIN records, line records split around inlined code, FILE 0. */
+  readonly inline?: boolean | undefined;
 }
 
 export interface DumpSymsPartial extends DumpSymsInput {
@@ -86,11 +88,11 @@ export async function dumpSymsInput(sources: DumpSymsSources): Promise<DumpSymsP
       warnings.push('no image given: an x64 .sym has no STACK CFI without the image\'s unwind data');
     }
   }
-  const { files, functions } = await (sources.symbols ?? new PdbModuleSymbols(pdb)).functionRecords();
+  const { files, functions, inlineOrigins } = await (sources.symbols ?? new PdbModuleSymbols(pdb)).functionRecords({ inline: sources.inline });
   return {
     module,
     files,
-    inlineOrigins: [],
+    inlineOrigins,
     functions,
     publics: breakpadPublics(await readPublicSymbols(pdb)),
     frameInfo,

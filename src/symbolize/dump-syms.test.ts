@@ -263,3 +263,54 @@ for (const [pdbName, exeName] of [
     assert.ok(withInlines < addresses.length / 4, `${withInlines} of ${addresses.length} addresses inlined`);
   });
 }
+
+for (const [pdbName, exeName, inlineRecords] of [
+  ['crash.pdb', 'crash.exe', 273],
+  ['CrashWithException.pdb', 'CrashWithException.exe', 25],
+] as const) {
+  test(`${pdbName} with INLINE (dump_syms --i), read back: every line record's first and last byte gives the PDB's inline frames`, needsCorpus, async () => {
+    const { pdb, image } = await sources(pdbName, exeName);
+    const symbols = new PdbModuleSymbols(pdb);
+    const input = await dumpSymsInput({ pdb, pdbName, image, imageName: exeName, symbols, inline: true });
+    const text = writeDumpSyms(input);
+    const all = lines(text);
+    assert.equal(all[2], 'FILE 0 unknown file');
+    assert.equal(starting(all, 'INLINE ').length, inlineRecords);
+    assert.equal(starting(all, 'INLINE_ORIGIN ').length, input.inlineOrigins.length);
+    const sym = await loadSymbolFile(new BufferSource(new TextEncoder().encode(text), `${pdbName}.sym`));
+    assert.equal(sym.parseErrors, 0);
+    const addresses = input.functions.flatMap((f) => f.lines.flatMap((l) => [l.rva, l.rva + l.size - 1]));
+    const differing: string[] = [];
+    let inlined = 0;
+    for (const rva of addresses) {
+      const a = await symbols.lookup(rva);
+      const b = await sym.lookup(rva);
+      if (a && a.inlines.length > 0) inlined++;
+      // --i splits line records where code is inlined, so a line record starts elsewhere than the
+      // PDB's line entry; and a call site no line covers is FILE 0 line 0 in the .sym, unknown in the PDB.
+      const known = (file: string | undefined, line: number | undefined): unknown => ((file === 'unknown file' && line === 0) || (file === undefined && line === undefined) ? undefined : { file, line });
+      const view = (r: typeof a): unknown => r && { name: r.functionName, address: r.functionAddress, size: r.functionSize, at: known(r.file, r.line), inlines: r.inlines };
+      try {
+        assert.deepEqual(view(b), view(a));
+      } catch {
+        differing.push(rva.toString(16));
+      }
+    }
+    assert.deepEqual(differing, []);
+    assert.ok(inlined > addresses.length / 8, `${inlined} of ${addresses.length} addresses in inlined code`);
+  });
+}
+
+test('crash.pdb --i: main\'s INLINE records, start() and crash() inlined at 2a3d with their call sites', needsCorpus, async () => {
+  const { pdb, image } = await sources('crash.pdb', 'crash.exe');
+  const input = await dumpSymsInput({ pdb, pdbName: 'crash.pdb', image, imageName: 'crash.exe', inline: true });
+  const main = input.functions.find((f) => f.name === 'main')!;
+  const origin = (id: number): string | undefined => input.inlineOrigins.find((o) => o.id === id)?.name;
+  const file = (id: number): string | undefined => input.files.find((f) => f.id === id)?.name;
+  const first = main.inlines.slice(0, 2).map((i) => ({ nest: i.nestLevel, line: i.callSiteLine, file: file(i.callSiteFileId), origin: origin(i.originId), ranges: i.ranges }));
+  const mainCpp = 'c:\\projects\\breakpad-tools\\windows\\crash\\main.cpp';
+  assert.deepEqual(first, [
+    { nest: 0, line: 35, file: mainCpp, origin: "`anonymous namespace'::start", ranges: [{ rva: 0x2a3d, size: 0xa }] },
+    { nest: 1, line: 28, file: mainCpp, origin: "`anonymous namespace'::crash", ranges: [{ rva: 0x2a3d, size: 0xa }] },
+  ]);
+});

@@ -23,6 +23,11 @@ export interface DumpSymsFile {
   readonly name: string;
 }
 
+export interface DumpSymsInlineOrigin {
+  readonly id: number;
+  readonly name: string;
+}
+
 export interface DumpSymsLine {
   readonly rva: number;
   readonly size: number;
@@ -68,7 +73,7 @@ export interface DumpSymsCfi {
 export interface DumpSymsInput {
   readonly module: DumpSymsModule;
   readonly files: readonly DumpSymsFile[];
-  readonly inlineOrigins: readonly { readonly id: number; readonly name: string }[];
+  readonly inlineOrigins: readonly DumpSymsInlineOrigin[];
   readonly functions: readonly DumpSymsFunction[];
   readonly publics: readonly DumpSymsPublic[];
   /** STACK WIN records in print order (readFrameInfo(...).all()). */

@@ -12,7 +12,7 @@ import type { Module } from '../model/snapshot.js';
 import { FileDirectories } from '../node/directories.js';
 import { CountingSource } from '../testing/counting.js';
 import { corpusPath, needsCorpus } from '../testing/corpus.js';
-import { loadPdbSymbols, PdbModuleSymbols, undecorateX86CName } from './pdb-symbols.js';
+import { inlineTree, loadPdbSymbols, PdbModuleSymbols, undecorateX86CName } from './pdb-symbols.js';
 import type { ModuleSymbols, SymbolProvider } from './provider.js';
 
 const sentry = (name: string): string => corpusPath('external', 'user', 'sentry-crash', name);
@@ -378,4 +378,34 @@ test('x86 C names lose their calling-convention decoration; C++ and plain names 
   assert.equal(undecorateX86CName('?what@exception@std@@UBEPBDXZ'), undefined);
   assert.equal(undecorateX86CName('memcpy'), undefined);
   assert.equal(undecorateX86CName('@fastcall_without_size'), undefined);
+});
+
+test('inline tree as dump_syms --i builds it: call sites from the lines as they stand, inlinee lines splitting what they overlap, contiguous ranges merged', () => {
+  const lines = [
+    { rva: 0x1000, size: 0, line: 9, fileId: 5 },
+    { rva: 0x1000, size: 0x10, line: 1, fileId: 5 },
+    { rva: 0x1010, size: 0x10, line: 2, fileId: 5 },
+  ];
+  const sites = [
+    { recordOffset: 0, inlinee: 0x1001, parent: -1, depth: 0, ranges: [{ start: 4, size: 4, fileId: 0x18, line: 10 }, { start: 8, size: 4, fileId: 0x18, line: 11 }] },
+    { recordOffset: 8, inlinee: 0x1002, parent: 0, depth: 1, ranges: [{ start: 8, size: 2, fileId: 0x30, line: 20 }] },
+  ];
+  const files = new Map([[0x18, 7], [0x30, 8]]);
+  const origins: string[] = [];
+  const tree = inlineTree(lines, sites, ['outer', 'inner'], 0x1000, (f) => files.get(f!) ?? 0, (name) => origins.push(name) - 1);
+  assert.deepEqual(tree.inlines, [
+    { nestLevel: 0, callSiteLine: 1, callSiteFileId: 5, originId: 0, ranges: [{ rva: 0x1004, size: 8 }] },
+    { nestLevel: 1, callSiteLine: 11, callSiteFileId: 7, originId: 1, ranges: [{ rva: 0x1008, size: 2 }] },
+  ]);
+  assert.deepEqual(
+    tree.lines.map((l) => [l.rva, l.size, l.line, l.fileId]),
+    [
+      [0x1000, 4, 1, 5],
+      [0x1004, 4, 10, 7],
+      [0x1008, 2, 20, 8],
+      [0x100a, 2, 11, 7],
+      [0x100c, 4, 1, 5],
+      [0x1010, 0x10, 2, 5],
+    ],
+  );
 });

@@ -22,7 +22,7 @@ import {
   type InlineSite,
 } from '../formats/pdb/symbols.js';
 import { TypeNames, TypeStream } from '../formats/pdb/types.js';
-import type { DumpSymsFile, DumpSymsFunction, DumpSymsLine } from './dump-syms.js';
+import type { DumpSymsFile, DumpSymsFunction, DumpSymsInline, DumpSymsInlineOrigin, DumpSymsLine } from './dump-syms.js';
 import type { ModuleSymbols, SymbolInfo, WindowsFrameInfo } from './provider.js';
 import { undecoratePublicName } from './undecorate.js';
 
@@ -115,13 +115,15 @@ export class PdbModuleSymbols implements ModuleSymbols {
    * ids are DIA's source file ids: one per (module, DEBUG_S_FILECHKSMS entry), counted from 1 in
    * module order then checksum order, a name seen before keeping its first id (PrintSourceFiles).
    */
-  async functionRecords(): Promise<{ files: DumpSymsFile[]; functions: DumpSymsFunction[] }> {
+  async functionRecords(options: { inline?: boolean } = {}): Promise<{ files: DumpSymsFile[]; functions: DumpSymsFunction[]; inlineOrigins: DumpSymsInlineOrigin[] }> {
     const index = await this.index();
-    const names = await this.stringTable();
+    const [names, types] = await Promise.all([this.stringTable(), this.typeNames()]);
+    const origins = new Map<string, number>();
     // One pass over every module: kept here rather than in the LRU, which a walk in address order would thrash.
     const details = new Map<number, ModuleDetail>();
     const fileIds = new Map<number, Map<number, number>>();
-    const files: DumpSymsFile[] = [];
+    // dump_syms --i: a FILE 0 for call sites no line record covers.
+    const files: DumpSymsFile[] = options.inline ? [{ id: 0, name: 'unknown file' }] : [];
     const byName = new Map<string, number>();
     let uniqueId = 0;
     for (const m of this.pdb.dbi.modules) {
@@ -159,17 +161,37 @@ export class PdbModuleSymbols implements ModuleSymbols {
         if (e.section !== symbol.section || e.offset - symbol.offset >= info.functionSize) break;
         lines.push({ rva: rva + (e.offset - symbol.offset), size: e.size, line: e.line, fileId: ids?.get(e.fileId) ?? 0 });
       }
+      let inlines: DumpSymsInline[] = [];
+      let written = lines;
+      if (options.inline && symbol.kind === 'procedure') {
+        const own = index.module[i]!;
+        const detail = details.get(own)!;
+        const ownIds = fileIds.get(own);
+        const sites = this.procedureScopes(own, symbol, detail);
+        const siteNames: string[] = [];
+        for (const site of sites) {
+          const id = await this.globalId(index, detail, site.inlinee, names);
+          siteNames.push((id === undefined ? undefined : types.inlineeName(id)) || '<name omitted>');
+        }
+        const tree = inlineTree(lines, sites, siteNames, rva, (fileId) => (fileId === undefined ? 0 : (ownIds?.get(fileId) ?? 0)), (name) => {
+          let id = origins.get(name);
+          if (id === undefined) origins.set(name, (id = origins.size));
+          return id;
+        });
+        inlines = tree.inlines;
+        written = tree.lines;
+      }
       functions.push({
         rva,
         size: info.functionSize,
         parameterSize: info.parameterSize,
         name: info.functionName,
         multiple: info.isMultiple,
-        lines,
-        inlines: [],
+        lines: written,
+        inlines,
       });
     }
-    return { files, functions };
+    return { files, functions, inlineOrigins: [...origins].map(([name, id]) => ({ id, name })) };
   }
 
   /**
@@ -487,6 +509,74 @@ function lastAtOrBelow(sorted: Float64Array, value: number): number {
     } else hi = mid - 1;
   }
   return found;
+}
+
+/**
+ * The INLINE records and line records of one function as dump_syms --i makes them
+ * (PDBSourceLineWriter::GetInlines): the function's non-empty lines, then each inline site in record
+ * order (parents before children) takes its call site from the line covering its first range as
+ * the lines stand then, and its ranges' lines replace what they overlap; contiguous ranges merge.
+ */
+export function inlineTree(
+  lines: readonly DumpSymsLine[],
+  sites: readonly InlineSite[],
+  siteNames: readonly string[],
+  functionRva: number,
+  fileId: (checksumOffset: number | undefined) => number,
+  originId: (name: string) => number,
+): { lines: DumpSymsLine[]; inlines: DumpSymsInline[] } {
+  // Non-overlapping lines sorted by rva (Lines::AddLine keeps them so).
+  let map: DumpSymsLine[] = lines.filter((l) => l.size > 0).sort((a, b) => a.rva - b.rva);
+  const covering = (rva: number): DumpSymsLine | undefined => map.find((l) => rva >= l.rva && rva - l.rva < l.size);
+  const addLine = (line: DumpSymsLine): void => {
+    const end = line.rva + line.size;
+    const kept: DumpSymsLine[] = [];
+    for (const old of map) {
+      const oldEnd = old.rva + old.size;
+      if (oldEnd <= line.rva || old.rva >= end) kept.push(old);
+      else {
+        if (old.rva < line.rva) kept.push({ ...old, size: line.rva - old.rva });
+        if (oldEnd > end) kept.push({ ...old, rva: end, size: oldEnd - end });
+      }
+    }
+    kept.push(line);
+    map = kept.sort((a, b) => a.rva - b.rva);
+  };
+  const inlines: DumpSymsInline[] = [];
+  sites.forEach((site, k) => {
+    let callSiteLine = 0;
+    let callSiteFileId = 0;
+    // Inline::ExtendRanges: a line after the first range joins a range it touches, else starts one.
+    const ranges: { rva: number; size: number }[] = [];
+    for (const r of site.ranges) {
+      const line: DumpSymsLine = { rva: functionRva + r.start, size: r.size, line: r.line ?? 0, fileId: fileId(r.fileId) };
+      if (callSiteLine === 0) callSiteLine = covering(line.rva)?.line ?? 0;
+      if (callSiteFileId === 0) callSiteFileId = covering(line.rva)?.fileId ?? 0;
+      addLine(line);
+      extendRanges(ranges, line);
+    }
+    inlines.push({ nestLevel: site.depth, callSiteLine, callSiteFileId, originId: originId(siteNames[k]!), ranges });
+  });
+  return { lines: map, inlines };
+}
+
+/** Inline::ExtendRanges on ranges sorted by rva, quirks kept: a line starting at or before the first range is dropped. */
+function extendRanges(ranges: { rva: number; size: number }[], line: { rva: number; size: number }): void {
+  if (ranges.length === 0) {
+    ranges.push({ rva: line.rva, size: line.size });
+    return;
+  }
+  let at = ranges.findIndex((r) => r.rva >= line.rva);
+  if (at === 0) return;
+  if (at < 0) at = ranges.length;
+  const next = ranges[at];
+  if (next && line.rva + line.size === next.rva) {
+    ranges.splice(at, 1, { rva: line.rva, size: line.size + next.size });
+    return;
+  }
+  const prev = ranges[at - 1]!;
+  if (prev.rva + prev.size === line.rva) prev.size += line.size;
+  else ranges.splice(at, 0, { rva: line.rva, size: line.size });
 }
 
 /** Index of the first line entry at or after section:offset (entries sorted by section, then offset). */
