@@ -176,9 +176,10 @@ function program(setJob: (job: Job) => void): Command {
     .argument('<pdb>', 'the PDB')
     .argument('[image]', 'its .exe, .dll or .sys')
     .option('-o, --output <file>', 'write the .sym to this file instead of stdout')
+    .option('-i, --inline', 'add INLINE and INLINE_ORIGIN records, as dump_syms --i does')
     .showHelpAfterError()
     .exitOverride()
-    .action((pdb: string, image: string | undefined, opts: { output?: string }) => setJob(() => runDumpSyms(pdb, image, opts.output)));
+    .action((pdb: string, image: string | undefined, opts: { output?: string; inline?: boolean }) => setJob(() => runDumpSyms(pdb, image, opts.output, opts.inline === true)));
   return root;
 }
 
@@ -355,7 +356,7 @@ async function runDps(path: string, opts: DpsOptions): Promise<number> {
   return ExitCode.Ok;
 }
 
-async function runDumpSyms(pdbPath: string, imagePath: string | undefined, output: string | undefined): Promise<number> {
+async function runDumpSyms(pdbPath: string, imagePath: string | undefined, output: string | undefined, inline: boolean): Promise<number> {
   const pdbFile = await openFileSource(pdbPath).catch((e: unknown) => {
     throw cannotOpen(pdbPath, e);
   });
@@ -366,7 +367,7 @@ async function runDumpSyms(pdbPath: string, imagePath: string | undefined, outpu
   try {
     const pdb = await PdbFile.open(pdbFile.source);
     const image = imageFile ? await PeImage.parse(fileImageBytes(imageFile.source)) : undefined;
-    const input = await dumpSymsInput({ pdb, pdbName: pdbPath, image, imageName: imagePath });
+    const input = await dumpSymsInput({ pdb, pdbName: pdbPath, image, imageName: imagePath, inline });
     const text = writeDumpSyms(input);
     if (output === undefined) await writeOut(text);
     else await writeFile(output, text).catch((e: unknown) => {

@@ -1,8 +1,8 @@
 /**
  * What dump_syms reads from a PDB and its image, as DumpSymsInput: the MODULE and INFO CODE_ID
  * lines, PUBLIC records from the PDB's S_PUB32 symbols, STACK WIN from its frame data (x86) and
- * STACK CFI from the image's x64 unwind data (PrintPEFrameData in Breakpad's pe_util.cc). FUNC,
- * line, FILE and INLINE records come from the module symbol reader and are merged in by the caller.
+ * STACK CFI from the image's x64 unwind data (PrintPEFrameData in Breakpad's pe_util.cc), and
+ * FILE, FUNC and line records from the module symbol reader (PdbModuleSymbols.functionRecords).
  */
 import { readFrameInfo } from '../formats/pdb/frame-data.js';
 import type { PdbFile } from '../formats/pdb/pdb-file.js';
@@ -10,6 +10,10 @@ import { readPublicSymbols, type PublicSymbol } from '../formats/pdb/public-symb
 import { Directory, Limits, Machine } from '../formats/pe/constants.js';
 import type { PeImage } from '../formats/pe/pe-image.js';
 import type { DumpSymsCfi, DumpSymsInput, DumpSymsModule, DumpSymsPublic } from './dump-syms.js';
+import { PdbModuleSymbols } from './pdb-symbols.js';
+import { undecoratePublicName } from './undecorate.js';
+
+export { undecoratePublicName } from './undecorate.js';
 
 export interface DumpSymsSources {
   readonly pdb: PdbFile;
@@ -18,6 +22,10 @@ export interface DumpSymsSources {
   readonly image?: PeImage | undefined;
   /** The image's file name, for INFO CODE_ID. */
   readonly imageName?: string | undefined;
+  /** The PDB's symbol reader when the caller has one (its index is reused), else one is made. */
+  readonly symbols?: PdbModuleSymbols | undefined;
+  /** dump_syms --i: INLINE and INLINE_ORIGIN records, line records split around inlined code, FILE 0. */
+  readonly inline?: boolean | undefined;
 }
 
 export interface DumpSymsPartial extends DumpSymsInput {
@@ -50,7 +58,7 @@ export function codeId(image: PeImage): string {
   return image.timeDateStamp.toString(16).toUpperCase().padStart(8, '0') + image.sizeOfImage.toString(16).toUpperCase();
 }
 
-/** Everything of a .sym that does not need the module symbol streams. */
+/** Everything dump_syms writes of a PDB (and its image). */
 export async function dumpSymsInput(sources: DumpSymsSources): Promise<DumpSymsPartial> {
   const { pdb, image } = sources;
   const warnings: string[] = [];
@@ -80,11 +88,12 @@ export async function dumpSymsInput(sources: DumpSymsSources): Promise<DumpSymsP
       warnings.push('no image given: an x64 .sym has no STACK CFI without the image\'s unwind data');
     }
   }
+  const { files, functions, inlineOrigins } = await (sources.symbols ?? new PdbModuleSymbols(pdb)).functionRecords({ inline: sources.inline });
   return {
     module,
-    files: [],
-    inlineOrigins: [],
-    functions: [],
+    files,
+    inlineOrigins,
+    functions,
     publics: breakpadPublics(await readPublicSymbols(pdb)),
     frameInfo,
     cfi,
@@ -119,24 +128,6 @@ export function breakpadPublics(symbols: readonly PublicSymbol[]): DumpSymsPubli
     out.push({ rva, parameterSize, name: name === '' ? '<name omitted>' : name, multiple: count > 1 });
   }
   return out;
-}
-
-/** GetSymbolFunctionName for names that are not C++: the stdcall/fastcall rule, then the x86 C underscore. */
-export function undecoratePublicName(decorated: string): { name: string; parameterSize: number } {
-  if (decorated.startsWith('?')) return { name: decorated, parameterSize: 0 };
-  if (!decorated.includes(':') && !decorated.includes('(') && (decorated[0] === '_' || decorated[0] === '@')) {
-    const lastAt = decorated.lastIndexOf('@');
-    const digits = lastAt > 0 ? decorated.slice(lastAt + 1) : '';
-    // wcstol_positive_strict: decimal digits, no leading zero unless "0".
-    if (/^(0|[1-9][0-9]*)$/.test(digits) && Number(digits) <= 0x7fffffff) {
-      let size = Number(digits);
-      if (decorated[0] === '@') size = Math.max(0, size - 8);
-      return { name: decorated.slice(1, lastAt), parameterSize: size };
-    }
-  }
-  // DIA's undecoration drops the C prefix underscore (both .sym files of the corpus show it, x86 and x64).
-  if (decorated.startsWith('_')) return { name: decorated.slice(1), parameterSize: 0 };
-  return { name: decorated, parameterSize: 0 };
 }
 
 /** UNWIND_CODE operations as dump_syms' switch names them. */

@@ -10,6 +10,7 @@ import { PeBuilder, TEXT, imageBytes, runtimeFunctions, unwindInfo, uw } from '.
 import { corpusPath, needsCorpus } from '../testing/corpus.js';
 import { dumpSymsInput, undecoratePublicName, x64Cfi } from './dump-syms-input.js';
 import { writeDumpSyms, type DumpSymsFunction, type DumpSymsInput } from './dump-syms.js';
+import { PdbModuleSymbols } from './pdb-symbols.js';
 
 const sentry = (name: string): string => corpusPath('external', 'user', 'sentry-crash', name);
 const expected = (name: string): string => corpusPath('external', 'expected', name);
@@ -215,11 +216,101 @@ test('the writer: dump_syms\' record order and formats, folded-symbol flags, pub
 });
 
 test('public names: C underscores, __stdcall and __fastcall decorations go as dump_syms removes them; C++ names stay decorated', () => {
-  assert.deepEqual(undecoratePublicName('_memset'), { name: 'memset', parameterSize: 0 });
-  assert.deepEqual(undecoratePublicName('__CxxThrowException@8'), { name: '_CxxThrowException', parameterSize: 8 });
-  assert.deepEqual(undecoratePublicName('_IsProcessorFeaturePresent@4'), { name: 'IsProcessorFeaturePresent', parameterSize: 4 });
-  assert.deepEqual(undecoratePublicName('@_guard_check_icall@4'), { name: '_guard_check_icall', parameterSize: 0 });
-  assert.deepEqual(undecoratePublicName('@f@12'), { name: 'f', parameterSize: 4 });
-  assert.deepEqual(undecoratePublicName('?what@exception@std@@UBEPBDXZ'), { name: '?what@exception@std@@UBEPBDXZ', parameterSize: 0 });
-  assert.deepEqual(undecoratePublicName('mainCRTStartup'), { name: 'mainCRTStartup', parameterSize: 0 });
+  assert.deepEqual(undecoratePublicName('_memset'), { name: 'memset', parameterSize: 0, sizeFromName: false });
+  assert.deepEqual(undecoratePublicName('__CxxThrowException@8'), { name: '_CxxThrowException', parameterSize: 8, sizeFromName: true });
+  assert.deepEqual(undecoratePublicName('_IsProcessorFeaturePresent@4'), { name: 'IsProcessorFeaturePresent', parameterSize: 4, sizeFromName: true });
+  assert.deepEqual(undecoratePublicName('@_guard_check_icall@4'), { name: '_guard_check_icall', parameterSize: 0, sizeFromName: true });
+  assert.deepEqual(undecoratePublicName('@f@12'), { name: 'f', parameterSize: 4, sizeFromName: true });
+  assert.deepEqual(undecoratePublicName('?what@exception@std@@UBEPBDXZ'), { name: '?what@exception@std@@UBEPBDXZ', parameterSize: 0, sizeFromName: false });
+  assert.deepEqual(undecoratePublicName('mainCRTStartup'), { name: 'mainCRTStartup', parameterSize: 0, sizeFromName: false });
+});
+
+for (const [pdbName, exeName] of [
+  ['crash.pdb', 'crash.exe'],
+  ['CrashWithException.pdb', 'CrashWithException.exe'],
+] as const) {
+  test(`${pdbName} round trip: the .sym we write, read back, looks up every FUNC address and line start as the PDB does`, needsCorpus, async () => {
+    const { pdb, image } = await sources(pdbName, exeName);
+    const symbols = new PdbModuleSymbols(pdb);
+    const input = await dumpSymsInput({ pdb, pdbName, image, imageName: exeName, symbols });
+    const sym = await loadSymbolFile(new BufferSource(new TextEncoder().encode(writeDumpSyms(input)), `${pdbName}.sym`));
+    assert.equal(sym.parseErrors, 0);
+    // Every FUNC start, every byte a line record starts at, and the last byte of each function.
+    const addresses = input.functions.flatMap((f) => [f.rva, f.rva + f.size - 1, ...f.lines.filter((l) => l.size > 0).map((l) => l.rva)]);
+    assert.ok(addresses.length > 300, `${addresses.length} addresses`);
+    // The .sym has no INLINE records (yet): compare the outer frame only.
+    const outer = (r: Awaited<ReturnType<PdbModuleSymbols['lookup']>>): unknown =>
+      r && { name: r.functionName, address: r.functionAddress, size: r.functionSize, parameterSize: r.parameterSize, isPublic: r.isPublic, isMultiple: r.isMultiple, file: r.file, line: r.line, lineAddress: r.lineAddress };
+    const differing: string[] = [];
+    let withInlines = 0;
+    for (const rva of addresses) {
+      const fromPdb = await symbols.lookup(rva);
+      const fromSym = await sym.lookup(rva);
+      const a = outer(fromPdb);
+      const b = fromSym && { name: fromSym.functionName, address: fromSym.functionAddress, size: fromSym.functionSize, parameterSize: fromSym.parameterSize, isPublic: fromSym.isPublic, isMultiple: fromSym.isMultiple, file: fromSym.file, line: fromSym.line, lineAddress: fromSym.lineAddress };
+      // Where code is inlined the PDB's outer file and line are the outermost call site; the .sym,
+      // without INLINE records, gives the line record there.
+      const inlined = fromPdb !== undefined && fromPdb.inlines.length > 0;
+      if (inlined) withInlines++;
+      try {
+        if (inlined) assert.deepEqual({ ...(b as object), file: 0, line: 0 }, { ...(a as object), file: 0, line: 0 });
+        else assert.deepEqual(b, a);
+      } catch {
+        differing.push(rva.toString(16));
+      }
+    }
+    assert.deepEqual(differing, []);
+    assert.ok(withInlines < addresses.length / 4, `${withInlines} of ${addresses.length} addresses inlined`);
+  });
+}
+
+for (const [pdbName, exeName, inlineRecords] of [
+  ['crash.pdb', 'crash.exe', 273],
+  ['CrashWithException.pdb', 'CrashWithException.exe', 25],
+] as const) {
+  test(`${pdbName} with INLINE (dump_syms --i), read back: every line record's first and last byte gives the PDB's inline frames`, needsCorpus, async () => {
+    const { pdb, image } = await sources(pdbName, exeName);
+    const symbols = new PdbModuleSymbols(pdb);
+    const input = await dumpSymsInput({ pdb, pdbName, image, imageName: exeName, symbols, inline: true });
+    const text = writeDumpSyms(input);
+    const all = lines(text);
+    assert.equal(all[2], 'FILE 0 unknown file');
+    assert.equal(starting(all, 'INLINE ').length, inlineRecords);
+    assert.equal(starting(all, 'INLINE_ORIGIN ').length, input.inlineOrigins.length);
+    const sym = await loadSymbolFile(new BufferSource(new TextEncoder().encode(text), `${pdbName}.sym`));
+    assert.equal(sym.parseErrors, 0);
+    const addresses = input.functions.flatMap((f) => f.lines.flatMap((l) => [l.rva, l.rva + l.size - 1]));
+    const differing: string[] = [];
+    let inlined = 0;
+    for (const rva of addresses) {
+      const a = await symbols.lookup(rva);
+      const b = await sym.lookup(rva);
+      if (a && a.inlines.length > 0) inlined++;
+      // --i splits line records where code is inlined, so a line record starts elsewhere than the
+      // PDB's line entry; and a call site no line covers is FILE 0 line 0 in the .sym, unknown in the PDB.
+      const known = (file: string | undefined, line: number | undefined): unknown => ((file === 'unknown file' && line === 0) || (file === undefined && line === undefined) ? undefined : { file, line });
+      const view = (r: typeof a): unknown => r && { name: r.functionName, address: r.functionAddress, size: r.functionSize, at: known(r.file, r.line), inlines: r.inlines };
+      try {
+        assert.deepEqual(view(b), view(a));
+      } catch {
+        differing.push(rva.toString(16));
+      }
+    }
+    assert.deepEqual(differing, []);
+    assert.ok(inlined > addresses.length / 8, `${inlined} of ${addresses.length} addresses in inlined code`);
+  });
+}
+
+test('crash.pdb --i: main\'s INLINE records, start() and crash() inlined at 2a3d with their call sites', needsCorpus, async () => {
+  const { pdb, image } = await sources('crash.pdb', 'crash.exe');
+  const input = await dumpSymsInput({ pdb, pdbName: 'crash.pdb', image, imageName: 'crash.exe', inline: true });
+  const main = input.functions.find((f) => f.name === 'main')!;
+  const origin = (id: number): string | undefined => input.inlineOrigins.find((o) => o.id === id)?.name;
+  const file = (id: number): string | undefined => input.files.find((f) => f.id === id)?.name;
+  const first = main.inlines.slice(0, 2).map((i) => ({ nest: i.nestLevel, line: i.callSiteLine, file: file(i.callSiteFileId), origin: origin(i.originId), ranges: i.ranges }));
+  const mainCpp = 'c:\\projects\\breakpad-tools\\windows\\crash\\main.cpp';
+  assert.deepEqual(first, [
+    { nest: 0, line: 35, file: mainCpp, origin: "`anonymous namespace'::start", ranges: [{ rva: 0x2a3d, size: 0xa }] },
+    { nest: 1, line: 28, file: mainCpp, origin: "`anonymous namespace'::crash", ranges: [{ rva: 0x2a3d, size: 0xa }] },
+  ]);
 });

@@ -17,6 +17,17 @@ export interface DumpSymsModule {
   readonly codeFile?: string | undefined;
 }
 
+export interface DumpSymsFile {
+  /** DIA's source file id (the first one of files sharing the name). */
+  readonly id: number;
+  readonly name: string;
+}
+
+export interface DumpSymsInlineOrigin {
+  readonly id: number;
+  readonly name: string;
+}
+
 export interface DumpSymsLine {
   readonly rva: number;
   readonly size: number;
@@ -61,8 +72,8 @@ export interface DumpSymsCfi {
 
 export interface DumpSymsInput {
   readonly module: DumpSymsModule;
-  readonly files: readonly { readonly id: number; readonly name: string }[];
-  readonly inlineOrigins: readonly { readonly id: number; readonly name: string }[];
+  readonly files: readonly DumpSymsFile[];
+  readonly inlineOrigins: readonly DumpSymsInlineOrigin[];
   readonly functions: readonly DumpSymsFunction[];
   readonly publics: readonly DumpSymsPublic[];
   /** STACK WIN records in print order (readFrameInfo(...).all()). */

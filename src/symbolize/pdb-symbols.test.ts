@@ -12,7 +12,7 @@ import type { Module } from '../model/snapshot.js';
 import { FileDirectories } from '../node/directories.js';
 import { CountingSource } from '../testing/counting.js';
 import { corpusPath, needsCorpus } from '../testing/corpus.js';
-import { loadPdbSymbols, PdbModuleSymbols, undecorateX86CName } from './pdb-symbols.js';
+import { inlineTree, loadPdbSymbols, PdbModuleSymbols, undecorateX86CName } from './pdb-symbols.js';
 import type { ModuleSymbols, SymbolProvider } from './provider.js';
 
 const sentry = (name: string): string => corpusPath('external', 'user', 'sentry-crash', name);
@@ -46,10 +46,11 @@ function readSym(path: string): { funcs: SymFunc[]; publics: { address: number; 
 }
 
 /**
- * How DIA (and so dump_syms) names differ from the PDB's own where no data says otherwise: on x64 it
- * strips one leading underscore from C names as if they were x86-decorated (`__security_check_cookie`
- * becomes `_security_check_cookie`, `_exit` becomes `exit`), and it prints functions without a
- * decorated public as a declaration (`static int pre_c_initialization()`). stackhog keeps the PDB's names.
+ * How DIA (and so dump_syms) names differ from the PDB's own where no data says otherwise: it
+ * prints x64 functions without a public as a declaration (`static int pre_c_initialization()`,
+ * parameter types spelled `struct _CONTEXT *`). stackhog keeps the procedure's name there. (The x64
+ * underscore DIA strips from C names, `__security_check_cookie` -> `_security_check_cookie`,
+ * stackhog strips too: the public at the procedure's address says it is a C name.)
  */
 function diaSpelling(symName: string, ours: string): boolean {
   const stripped = ours.replace(/^_/, '');
@@ -132,10 +133,9 @@ test('crash.pdb (x86) against dump_syms\' crash.sym: every FUNC, line and PUBLIC
   assert.equal(p.publics, 35);
   assert.equal(percent(p.publicNames, p.publics), 100, 'import thunks named by their public, the x86 C decoration removed');
   assert.equal(percent(p.publicParameterSizes, p.publics), 100, 'stdcall publics give their parameter bytes (_CxxThrowException@8)');
-  // dump_syms derives a FUNC's parameter size from its EBP-relative parameters; stackhog says 0
-  // (unknown): swprintf_s c, WriteMinidumpWithExceptionForProcess 14, main 8,
-  // __scrt_unhandled_exception_filter 4, _crt_debugger_hook 4.
-  assert.equal(p.parameterSizes, 87);
+  // From a __stdcall name (___scrt_unhandled_exception_filter@4: 4), else from the EBP-relative
+  // parameters as dump_syms computes it (swprintf_s c, WriteMinidumpWithExceptionForProcess 14, main 8).
+  assert.equal(percent(p.parameterSizes, p.funcs), 100);
 });
 
 test('CrashWithException.pdb (x64) against its dump_syms .sym: every FUNC, line and PUBLIC', needsCorpus, async () => {
@@ -144,11 +144,19 @@ test('CrashWithException.pdb (x64) against its dump_syms .sym: every FUNC, line 
   assert.equal(percent(p.found, p.funcs), 100);
   assert.equal(percent(p.sizes, p.funcs), 100);
   assert.equal(percent(p.multiple, p.funcs), 100);
-  // 25 names equal; 39 differ only in DIA's spelling (diaSpelling above); 2 are folded code.
-  assert.equal(p.names, 25);
-  assert.equal(p.diaNames.length, 39);
-  assert.ok(p.diaNames.includes('_security_check_cookie') && p.diaNames.includes('static int __scrt_common_main_seh()'));
-  assert.deepEqual(p.nameExceptions, ['1b0c _scrt_initialize_winrt / _get_startup_commit_mode', '1b30 _scrt_stub_for_acrt_initialize / _should_initialize_environment']);
+  // 56 names equal; 8 differ only in DIA's spelling of functions without a public (diaSpelling above); 2 are folded code.
+  assert.equal(p.names, 56);
+  assert.deepEqual(p.diaNames, [
+    'static int pre_c_initialization()',
+    'static int post_pgo_initialization()',
+    'static void pre_cpp_initialization()',
+    'static int __scrt_common_main_seh()',
+    'static void capture_previous_context(struct _CONTEXT *)',
+    "static  `test'::`1'::dtor$0()",
+    "static  `__scrt_common_main_seh'::`1'::filt$0()",
+    'static  __scrt_is_nonwritable_in_current_image$filt$0()',
+  ]);
+  assert.deepEqual(p.nameExceptions, ['1b0c _scrt_initialize_winrt / get_startup_commit_mode', '1b30 _scrt_stub_for_acrt_initialize / should_initialize_environment']);
   assert.equal(p.lineChecks, 564);
   assert.equal(percent(p.linesMatched, p.lineChecks), 100);
   assert.equal(p.emptyLines, 22);
@@ -370,4 +378,34 @@ test('x86 C names lose their calling-convention decoration; C++ and plain names 
   assert.equal(undecorateX86CName('?what@exception@std@@UBEPBDXZ'), undefined);
   assert.equal(undecorateX86CName('memcpy'), undefined);
   assert.equal(undecorateX86CName('@fastcall_without_size'), undefined);
+});
+
+test('inline tree as dump_syms --i builds it: call sites from the lines as they stand, inlinee lines splitting what they overlap, contiguous ranges merged', () => {
+  const lines = [
+    { rva: 0x1000, size: 0, line: 9, fileId: 5 },
+    { rva: 0x1000, size: 0x10, line: 1, fileId: 5 },
+    { rva: 0x1010, size: 0x10, line: 2, fileId: 5 },
+  ];
+  const sites = [
+    { recordOffset: 0, inlinee: 0x1001, parent: -1, depth: 0, ranges: [{ start: 4, size: 4, fileId: 0x18, line: 10 }, { start: 8, size: 4, fileId: 0x18, line: 11 }] },
+    { recordOffset: 8, inlinee: 0x1002, parent: 0, depth: 1, ranges: [{ start: 8, size: 2, fileId: 0x30, line: 20 }] },
+  ];
+  const files = new Map([[0x18, 7], [0x30, 8]]);
+  const origins: string[] = [];
+  const tree = inlineTree(lines, sites, ['outer', 'inner'], 0x1000, (f) => files.get(f!) ?? 0, (name) => origins.push(name) - 1);
+  assert.deepEqual(tree.inlines, [
+    { nestLevel: 0, callSiteLine: 1, callSiteFileId: 5, originId: 0, ranges: [{ rva: 0x1004, size: 8 }] },
+    { nestLevel: 1, callSiteLine: 11, callSiteFileId: 7, originId: 1, ranges: [{ rva: 0x1008, size: 2 }] },
+  ]);
+  assert.deepEqual(
+    tree.lines.map((l) => [l.rva, l.size, l.line, l.fileId]),
+    [
+      [0x1000, 4, 1, 5],
+      [0x1004, 4, 10, 7],
+      [0x1008, 2, 20, 8],
+      [0x100a, 2, 11, 7],
+      [0x100c, 4, 1, 5],
+      [0x1010, 0x10, 2, 5],
+    ],
+  );
 });

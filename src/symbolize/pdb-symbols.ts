@@ -9,11 +9,12 @@ import { isFormatError } from '../io/errors.js';
 import { Reader } from '../io/reader.js';
 import type { InlineFrame } from '../formats/breakpad-sym/index.js';
 import { readFrameInfo } from '../formats/pdb/frame-data.js';
-import { findLine, parseC13Lines, StringTable, type C13Lines } from '../formats/pdb/lines.js';
+import { findLine, parseC13Lines, StringTable, type C13Lines, type LineEntry } from '../formats/pdb/lines.js';
 import { PdbFile, PdbStream } from '../formats/pdb/pdb-file.js';
 import {
   codeSymbolName,
   CV_SIGNATURE_C13,
+  procedureRegisterParameters,
   readProcedureScopes,
   scanCodeSymbols,
   scanPublics,
@@ -21,9 +22,13 @@ import {
   type InlineSite,
 } from '../formats/pdb/symbols.js';
 import { TypeNames, TypeStream } from '../formats/pdb/types.js';
+import type { DumpSymsFile, DumpSymsFunction, DumpSymsInline, DumpSymsInlineOrigin, DumpSymsLine } from './dump-syms.js';
 import type { ModuleSymbols, SymbolInfo, WindowsFrameInfo } from './provider.js';
+import { undecoratePublicName } from './undecorate.js';
 
 const IMAGE_FILE_MACHINE_I386 = 0x14c;
+/** CV_REG_EBP in cvconst.h's CV_HREG_e. */
+const CV_REG_EBP = 22;
 
 /** Module details kept decoded at once; older ones are decoded again when asked for. */
 const MODULE_CACHE = 16;
@@ -104,6 +109,106 @@ export class PdbModuleSymbols implements ModuleSymbols {
     return this.procedureLookup(index, i, rva);
   }
 
+  /**
+   * Every procedure as dump_syms writes it: one FUNC per address (folded procedures named as
+   * lookup names them), each with all its line entries, and the FILE table they number into. File
+   * ids are DIA's source file ids: one per (module, DEBUG_S_FILECHKSMS entry), counted from 1 in
+   * module order then checksum order, a name seen before keeping its first id (PrintSourceFiles).
+   */
+  async functionRecords(options: { inline?: boolean } = {}): Promise<{ files: DumpSymsFile[]; functions: DumpSymsFunction[]; inlineOrigins: DumpSymsInlineOrigin[] }> {
+    const index = await this.index();
+    const [names, types] = await Promise.all([this.stringTable(), this.typeNames()]);
+    const origins = new Map<string, number>();
+    // One pass over every module: kept here rather than in the LRU, which a walk in address order would thrash.
+    const details = new Map<number, ModuleDetail>();
+    const fileIds = new Map<number, Map<number, number>>();
+    // dump_syms --i: a FILE 0 for call sites no line record covers.
+    const files: DumpSymsFile[] = options.inline ? [{ id: 0, name: 'unknown file' }] : [];
+    const byName = new Map<string, number>();
+    let uniqueId = 0;
+    for (const m of this.pdb.dbi.modules) {
+      if (index.hasSymbols[m.index] !== 1) continue;
+      const detail = await this.moduleDetail(m.index);
+      details.set(m.index, detail);
+      const ids = new Map<number, number>();
+      for (const [checksumAt, nameAt] of detail.lines.fileNameOffsets) {
+        uniqueId++;
+        const name = names.get(nameAt) ?? '';
+        let id = byName.get(name);
+        if (id === undefined) {
+          id = uniqueId;
+          byName.set(name, id);
+          files.push({ id, name });
+        }
+        ids.set(checksumAt, id);
+      }
+      fileIds.set(m.index, ids);
+    }
+    const functions: DumpSymsFunction[] = [];
+    for (let i = 0; i < index.rva.length; i++) {
+      const rva = index.rva[i]!;
+      if (i > 0 && index.rva[i - 1] === rva) continue;
+      const info = await this.lookup(rva);
+      if (!info || info.isPublic || info.functionSize === undefined) continue;
+      const symbol = index.symbol[i]!;
+      const module = this.lineModule(index, i, rva, (m) => details.get(m));
+      const lines: DumpSymsLine[] = [];
+      const entries = details.get(module)?.lines.lines ?? [];
+      const ids = fileIds.get(module);
+      // findLinesByRVA(rva, length): every entry starting inside the procedure, empty ones included.
+      for (let l = firstLineAtOrAfter(entries, symbol.section, symbol.offset); l < entries.length; l++) {
+        const e = entries[l]!;
+        if (e.section !== symbol.section || e.offset - symbol.offset >= info.functionSize) break;
+        lines.push({ rva: rva + (e.offset - symbol.offset), size: e.size, line: e.line, fileId: ids?.get(e.fileId) ?? 0 });
+      }
+      let inlines: DumpSymsInline[] = [];
+      let written = lines;
+      if (options.inline && symbol.kind === 'procedure') {
+        const own = index.module[i]!;
+        const detail = details.get(own)!;
+        const ownIds = fileIds.get(own);
+        const sites = this.procedureScopes(own, symbol, detail);
+        const siteNames: string[] = [];
+        for (const site of sites) {
+          const id = await this.globalId(index, detail, site.inlinee, names);
+          siteNames.push((id === undefined ? undefined : types.inlineeName(id)) || '<name omitted>');
+        }
+        const tree = inlineTree(lines, sites, siteNames, rva, (fileId) => (fileId === undefined ? 0 : (ownIds?.get(fileId) ?? 0)), (name) => {
+          let id = origins.get(name);
+          if (id === undefined) origins.set(name, (id = origins.size));
+          return id;
+        });
+        inlines = tree.inlines;
+        written = tree.lines;
+      }
+      functions.push({
+        rva,
+        size: info.functionSize,
+        parameterSize: info.parameterSize,
+        name: info.functionName,
+        multiple: info.isMultiple,
+        lines: written,
+        inlines,
+      });
+    }
+    return { files, functions, inlineOrigins: [...origins].map(([name, id]) => ({ id, name })) };
+  }
+
+  /**
+   * The module whose lines cover procedure i at rva: folded code (one body, several modules'
+   * procedures) takes its lines from the module the linker kept it from, the section
+   * contribution's, as DIA does, when that module has lines there; else the procedure's own.
+   */
+  private lineModule(index: CodeIndex, i: number, rva: number, detailOf: (module: number) => ModuleDetail | undefined): number {
+    const own = index.module[i]!;
+    const c = findCovering(index.contributionRva, index.contributionSize, rva);
+    const owner = c < 0 ? own : index.contributionModule[c]!;
+    if (owner === own || index.hasSymbols[owner] !== 1) return own;
+    const symbol = index.symbol[i]!;
+    const detail = detailOf(owner);
+    return detail && findLine(detail.lines.lines, symbol.section, symbol.offset + (rva - index.rva[i]!)) >= 0 ? owner : own;
+  }
+
   private publicLookup(index: CodeIndex, p: number): SymbolInfo {
     const name = index.publicName[p]!;
     const undecorated = this.x86 ? undecorateX86CName(name) : undefined;
@@ -159,11 +264,13 @@ export class PdbModuleSymbols implements ModuleSymbols {
         });
       }
     }
+    const named = this.functionName(index, i, name, typeIndex, types);
+    const parameterSize = named.parameterSize ?? (symbol.kind === 'procedure' ? this.stackParameterSize(detail, symbol, typeIndex, types) : 0);
     return {
-      functionName: this.functionName(index, i, name, typeIndex, types),
+      functionName: named.name,
       functionAddress: start,
       functionSize: index.size[i]!,
-      parameterSize: 0,
+      parameterSize,
       isPublic: false,
       isMultiple: (i > 0 && index.rva[i - 1] === start) || (i + 1 < index.rva.length && index.rva[i + 1] === start),
       file: lineEntry ? lineFileName(lineEntry.fileId) : undefined,
@@ -177,18 +284,47 @@ export class PdbModuleSymbols implements ModuleSymbols {
    * The procedure's name with the parameter list dump_syms shows for C++ functions (those whose
    * public name is decorated, `?...`); C functions keep the bare name, as they do in dump_syms.
    */
-  private functionName(index: CodeIndex, i: number, name: string, typeIndex: number, types: TypeNames): string {
+  private functionName(index: CodeIndex, i: number, name: string, typeIndex: number, types: TypeNames): { name: string; parameterSize: number | undefined } {
     const rva = index.rva[i]!;
     let decorated = false;
     for (let p = lastAtOrBelow(index.publicRva, rva); p >= 0 && index.publicRva[p] === rva; p--) {
       const publicName = index.publicName[p]!;
       decorated ||= publicName.startsWith('?');
-      // An assembler's procedure carries the decorated C name itself ("__SEH_prolog4"); DIA strips it.
-      if (publicName === name && this.x86) return undecorateX86CName(name)?.name ?? name;
+      if (publicName.startsWith('?')) continue;
+      // A C procedure is named as DIA undecorates its public: x86's `__f` and x64's `__f` both
+      // lose one underscore (an x86 procedure record already lacks the added one; an assembler's
+      // carries it, "__SEH_prolog4"), and a __stdcall decoration gives the parameter size.
+      const undecorated = undecoratePublicName(publicName);
+      if (publicName === name || undecorated.name === name) {
+        return { name: undecorated.name, parameterSize: undecorated.sizeFromName ? undecorated.parameterSize : undefined };
+      }
     }
-    if (!decorated) return name;
+    if (!decorated) return { name, parameterSize: undefined };
     const params = types.parameterList(typeIndex);
-    return params === undefined ? name : name + params;
+    return { name: params === undefined ? name : name + params, parameterSize: undefined };
+  }
+
+  /**
+   * dump_syms' GetFunctionStackParamSize, for a FUNC whose name gives no parameter size: from the
+   * lowest EBP-relative parameter offset (no lower than 4, the return address's) to the end of the
+   * highest, rounded up to 4 bytes. Parameters of unknown size are passed over, as DIA's failing
+   * get_length makes dump_syms do.
+   */
+  private stackParameterSize(detail: ModuleDetail, symbol: CodeSymbol, typeIndex: number, types: TypeNames): number {
+    const count = types.parameterCount(typeIndex);
+    if (!count) return 0;
+    let lowest = Infinity;
+    let highest = -Infinity;
+    for (const p of procedureRegisterParameters(detail.symbols, symbol.recordOffset, detail.symbols.length, count)) {
+      const size = p.register === CV_REG_EBP ? types.typeSize(p.typeIndex) : undefined;
+      if (size === undefined) continue;
+      lowest = Math.min(lowest, p.offset);
+      highest = Math.max(highest, p.offset + size);
+    }
+    lowest = Math.max(lowest, 4);
+    if (!(highest > lowest)) return 0;
+    if (highest % 4 !== 0) highest += 4 - (highest % 4);
+    return highest - lowest;
   }
 
   /** An IPI id as a module uses it, resolved through its cross-scope imports when the top bit says so. */
@@ -373,6 +509,87 @@ function lastAtOrBelow(sorted: Float64Array, value: number): number {
     } else hi = mid - 1;
   }
   return found;
+}
+
+/**
+ * The INLINE records and line records of one function as dump_syms --i makes them
+ * (PDBSourceLineWriter::GetInlines): the function's non-empty lines, then each inline site in record
+ * order (parents before children) takes its call site from the line covering its first range as
+ * the lines stand then, and its ranges' lines replace what they overlap; contiguous ranges merge.
+ */
+export function inlineTree(
+  lines: readonly DumpSymsLine[],
+  sites: readonly InlineSite[],
+  siteNames: readonly string[],
+  functionRva: number,
+  fileId: (checksumOffset: number | undefined) => number,
+  originId: (name: string) => number,
+): { lines: DumpSymsLine[]; inlines: DumpSymsInline[] } {
+  // Non-overlapping lines sorted by rva (Lines::AddLine keeps them so).
+  let map: DumpSymsLine[] = lines.filter((l) => l.size > 0).sort((a, b) => a.rva - b.rva);
+  const covering = (rva: number): DumpSymsLine | undefined => map.find((l) => rva >= l.rva && rva - l.rva < l.size);
+  const addLine = (line: DumpSymsLine): void => {
+    const end = line.rva + line.size;
+    const kept: DumpSymsLine[] = [];
+    for (const old of map) {
+      const oldEnd = old.rva + old.size;
+      if (oldEnd <= line.rva || old.rva >= end) kept.push(old);
+      else {
+        if (old.rva < line.rva) kept.push({ ...old, size: line.rva - old.rva });
+        if (oldEnd > end) kept.push({ ...old, rva: end, size: oldEnd - end });
+      }
+    }
+    kept.push(line);
+    map = kept.sort((a, b) => a.rva - b.rva);
+  };
+  const inlines: DumpSymsInline[] = [];
+  sites.forEach((site, k) => {
+    let callSiteLine = 0;
+    let callSiteFileId = 0;
+    // Inline::ExtendRanges: a line after the first range joins a range it touches, else starts one.
+    const ranges: { rva: number; size: number }[] = [];
+    for (const r of site.ranges) {
+      const line: DumpSymsLine = { rva: functionRva + r.start, size: r.size, line: r.line ?? 0, fileId: fileId(r.fileId) };
+      if (callSiteLine === 0) callSiteLine = covering(line.rva)?.line ?? 0;
+      if (callSiteFileId === 0) callSiteFileId = covering(line.rva)?.fileId ?? 0;
+      addLine(line);
+      extendRanges(ranges, line);
+    }
+    inlines.push({ nestLevel: site.depth, callSiteLine, callSiteFileId, originId: originId(siteNames[k]!), ranges });
+  });
+  return { lines: map, inlines };
+}
+
+/** Inline::ExtendRanges on ranges sorted by rva, quirks kept: a line starting at or before the first range is dropped. */
+function extendRanges(ranges: { rva: number; size: number }[], line: { rva: number; size: number }): void {
+  if (ranges.length === 0) {
+    ranges.push({ rva: line.rva, size: line.size });
+    return;
+  }
+  let at = ranges.findIndex((r) => r.rva >= line.rva);
+  if (at === 0) return;
+  if (at < 0) at = ranges.length;
+  const next = ranges[at];
+  if (next && line.rva + line.size === next.rva) {
+    ranges.splice(at, 1, { rva: line.rva, size: line.size + next.size });
+    return;
+  }
+  const prev = ranges[at - 1]!;
+  if (prev.rva + prev.size === line.rva) prev.size += line.size;
+  else ranges.splice(at, 0, { rva: line.rva, size: line.size });
+}
+
+/** Index of the first line entry at or after section:offset (entries sorted by section, then offset). */
+function firstLineAtOrAfter(lines: readonly LineEntry[], section: number, offset: number): number {
+  let lo = 0;
+  let hi = lines.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const l = lines[mid]!;
+    if (l.section < section || (l.section === section && l.offset < offset)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** How far back from the last start at or below rva to look for an enclosing range (overlaps are rare). */

@@ -51,7 +51,7 @@ export class StringTable {
   }
 }
 
-/** One line entry: code at [address, address + size) (section-relative) comes from `line` of the file at checksum offset `fileId`. */
+/** One line entry: code at [address, address + size) (section-relative) comes from `line` of the file at checksum offset `fileId`; size 0 when a later entry starts at the same offset. */
 export interface LineEntry {
   readonly section: number;
   readonly offset: number;
@@ -69,7 +69,7 @@ export interface InlineeSourceLine {
 }
 
 export interface C13Lines {
-  /** Line entries sorted by section then offset. */
+  /** Line entries sorted by section then offset (stable: empty entries before the one covering their offset). */
   readonly lines: readonly LineEntry[];
   /** DEBUG_S_FILECHKSMS: checksum entry offset -> `/names` offset of the file name. */
   readonly fileNameOffsets: ReadonlyMap<number, number>;
@@ -147,12 +147,13 @@ function parseLines(r: Reader, out: LineEntry[]): void {
   }
   // A line runs to the next line's offset in the same contribution, the last one to its end. Of
   // lines at one offset (a function's opening brace and its first statement), the last covers the
-  // code: the earlier ones are empty, as DIA (and so dump_syms) reports them, and are dropped.
+  // code: the earlier ones are empty (size 0), as DIA reports them and dump_syms prints them;
+  // findLine passes over them.
   entries.sort((a, b) => a.offset - b.offset);
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     const next = i + 1 < entries.length ? entries[i + 1]!.offset : end;
-    if (next > e.offset) out.push({ section, offset: e.offset, size: next - e.offset, fileId: e.fileId, line: e.line, isStatement: e.isStatement });
+    out.push({ section, offset: e.offset, size: Math.max(0, next - e.offset), fileId: e.fileId, line: e.line, isStatement: e.isStatement });
   }
 }
 

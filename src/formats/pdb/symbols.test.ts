@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { isFormatError } from '../../io/errors.js';
 import { Reader } from '../../io/reader.js';
 import { findLine, parseC13Lines, StringTable } from './lines.js';
-import { codeSymbolName, decodeAnnotations, readProcedureScopes, scanCodeSymbols, scanPublics, SymbolKind, walkRecords } from './symbols.js';
+import { codeSymbolName, decodeAnnotations, procedureRegisterParameters, readProcedureScopes, scanCodeSymbols, scanPublics, SymbolKind, walkRecords } from './symbols.js';
 import { TypeNames, TypeStream } from './types.js';
 
 /** Little-endian bytes, appended field by field. */
@@ -208,14 +208,16 @@ test('C13 lines: blocks per file, several lines at one offset (the last covers t
   assert.deepEqual(
     result.lines.map((l) => [l.offset, l.size, l.line, l.fileId, l.isStatement]),
     [
+      [0x100, 0, 20, 0x18, true],
       [0x100, 0x10, 21, 0x18, true],
       [0x110, 0x20, 22, 0x18, false],
     ],
   );
   assert.deepEqual([...result.fileNameOffsets], [[0, 0], [8, 7], [16, 0], [0x28, 42]]);
   assert.deepEqual(result.inlinees.get(0x1234), { fileId: 0x18, line: 77 });
-  assert.equal(findLine(result.lines, 1, 0x10f), 0);
-  assert.equal(findLine(result.lines, 1, 0x12f), 1);
+  assert.equal(findLine(result.lines, 1, 0x100), 1, 'the empty line at 0x100 is passed over');
+  assert.equal(findLine(result.lines, 1, 0x10f), 1);
+  assert.equal(findLine(result.lines, 1, 0x12f), 2);
   assert.equal(findLine(result.lines, 1, 0x130), -1);
   assert.equal(findLine(result.lines, 2, 0x100), -1);
 });
@@ -285,4 +287,41 @@ test('type names: parameter lists as the undecorator writes them, inlinee names 
 test('a type stream header whose indices cannot fit its records is a FormatError', () => {
   const r = new Bytes().u32(20040203).u32(56).u32(0x1000).u32(0x1000 + 1000).u32(8).raw(new Uint8Array(36)).u32(0).u32(0).reader();
   assert.throws(() => TypeStream.parse(r), isFormatError);
+});
+
+test('type sizes and parameter counts: built-ins, pointers by their size bits, modifiers, structures (not forward references), `this` counted', () => {
+  const tpi = typeStream([
+    leaf(0x1002, new Bytes().u32(0x74).u32(0x0000800a)), // 0x1000 int * (size 4 in bits 13-18)
+    leaf(0x1001, new Bytes().u32(0x30).u16(1).u16(0)), // 0x1001 bool const
+    leaf(0x1505, new Bytes().u16(0).u16(0).u32(0).u32(0).u32(0).u16(200).str('S')), // 0x1002 struct S, 200 bytes
+    leaf(0x1505, new Bytes().u16(0).u16(0x80).u32(0).u32(0).u32(0).u16(0).str('S')), // 0x1003 its forward reference
+    leaf(0x1201, new Bytes().u32(2).u32(0x1000).u32(0x1001)), // 0x1004 arglist
+    leaf(0x1008, new Bytes().u32(0x03).u8(0, 0).u16(2).u32(0x1004)), // 0x1005 void (int *, bool)
+    leaf(0x1009, new Bytes().u32(0x03).u32(0x1002).u32(0x1000).u8(0, 0).u16(2).u32(0x1004).u32(0)), // 0x1006 S::f(int *, bool), this
+    leaf(0x1009, new Bytes().u32(0x03).u32(0x1002).u32(0).u8(0, 0).u16(2).u32(0x1004).u32(0)), // 0x1007 static S::g
+  ]);
+  const types = new TypeNames(TypeStream.parse(tpi), TypeStream.empty());
+  assert.deepEqual([0x74, 0x30, 0x41, 0x403, 0x603, 0x1000, 0x1001, 0x1002, 0x1003, 0x1005].map((t) => types.typeSize(t)), [4, 1, 8, 4, 8, 4, 1, 200, undefined, undefined]);
+  assert.deepEqual([0x1005, 0x1006, 0x1007, 0x1000].map((t) => types.parameterCount(t)), [2, 3, 2, undefined]);
+});
+
+test('register-relative parameters: the first records of the procedure\'s own S_REGISTER/S_REGREL32/S_BPREL32, not a block\'s, not the locals after them', () => {
+  const regrel = (offset: number, type: number, register: number, name: string): Bytes => new Bytes().u32(offset).u32(type).u16(register).str(name);
+  const s = new Bytes()
+    .u32(4)
+    .record(SymbolKind.S_GPROC32, proc(0x40, 0x100, 'f'))
+    .record(SymbolKind.S_REGISTER, new Bytes().u32(0x1000).u16(18).str('this'))
+    .record(SymbolKind.S_REGREL32, regrel(8, 0x74, 22, 'a'))
+    .record(SymbolKind.S_BLOCK32, new Bytes().u32(0).u32(0).u32(8).u32(0x110).u16(1).str(''))
+    .record(SymbolKind.S_REGREL32, regrel(-8, 0x74, 22, 'inner'))
+    .record(SymbolKind.S_END, empty())
+    .record(SymbolKind.S_REGREL32, regrel(0, 0x30, 22, 'b'))
+    .record(SymbolKind.S_REGREL32, regrel(-4, 0x74, 22, 'local'))
+    .record(SymbolKind.S_END, empty());
+  const r = s.reader();
+  assert.deepEqual(procedureRegisterParameters(r, 4, r.length, 3), [
+    { offset: 8, typeIndex: 0x74, register: 22 },
+    { offset: 0, typeIndex: 0x30, register: 22 },
+  ]);
+  assert.equal(procedureRegisterParameters(r, 4, r.length, 1).length, 0, 'only `this`, in a register');
 });

@@ -17,6 +17,9 @@ export const SymbolKind = {
   S_LPROC32: 0x110f,
   S_GPROC32: 0x1110,
   S_PUB32: 0x110e,
+  S_REGREL32: 0x1111,
+  S_BPREL32: 0x110b,
+  S_REGISTER: 0x1106,
   S_SEPCODE: 0x1132,
   S_LPROC32_ID: 0x1146,
   S_GPROC32_ID: 0x1147,
@@ -189,6 +192,36 @@ export function readProcedureScopes(
     return true;
   });
   return { inlineSites: sites, records, skipped: skipped + cut };
+}
+
+/** An S_REGREL32 directly in a procedure's scope: a parameter or local at register + offset. */
+export interface RegisterRelative {
+  readonly register: number;
+  readonly offset: number;
+  readonly typeIndex: number;
+}
+
+/**
+ * The procedure's parameters that are S_REGREL32 records. MSVC writes each parameter and local
+ * twice: as S_LOCAL with live ranges, and as one S_REGISTER, S_REGREL32 or S_BPREL32 in the
+ * procedure's own scope, parameters first (`this` included); those first `parameters` records
+ * are the ones DIA lists as parameters with a register-relative location.
+ */
+export function procedureRegisterParameters(r: Reader, procOffset: number, limit: number, parameters: number): RegisterRelative[] {
+  const out: RegisterRelative[] = [];
+  let depth = 0;
+  let seen = 0;
+  walkRecords(r, procOffset, limit, (h) => {
+    if (depth === 1 && (h.kind === SymbolKind.S_REGREL32 || h.kind === SymbolKind.S_BPREL32 || h.kind === SymbolKind.S_REGISTER)) {
+      if (seen++ >= parameters) return false;
+      // REGREL32: off i32, typind u32, reg u16, name.
+      if (h.kind === SymbolKind.S_REGREL32 && h.end - h.offset >= 14) out.push({ offset: r.u32(h.offset + 4) | 0, typeIndex: r.u32(h.offset + 8), register: r.u16(h.offset + 12) });
+    }
+    if (SCOPE_OPENERS.has(h.kind)) depth++;
+    else if (SCOPE_ENDS.has(h.kind) && --depth <= 0) return false;
+    return true;
+  });
+  return out;
 }
 
 /** BinaryAnnotationOpcode (cvinfo.h). */

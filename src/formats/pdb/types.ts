@@ -85,6 +85,26 @@ function numericLeafSize(r: Reader, at: number): number {
   return 2 + (sizes[v] ?? 0);
 }
 
+/** A numeric leaf's value when it fits a double exactly (LF_CHAR .. LF_ULONG), else undefined. */
+function numericLeafValue(r: Reader, at: number): number | undefined {
+  const v = r.u16(at);
+  if (v < 0x8000) return v;
+  switch (v) {
+    case 0x8000:
+      return r.u8(at + 2) << 24 >> 24;
+    case 0x8001:
+      return r.u16(at + 2) << 16 >> 16;
+    case 0x8002:
+      return r.u16(at + 2);
+    case 0x8003:
+      return r.u32(at + 2) | 0;
+    case 0x8004:
+      return r.u32(at + 2);
+    default:
+      return undefined;
+  }
+}
+
 /** Names from the TPI and IPI: inlinees (LF_FUNC_ID / LF_MFUNC_ID) and, for C++ signatures, parameter lists. */
 export class TypeNames {
   private readonly tpi: TypeStream;
@@ -166,6 +186,18 @@ export class TypeNames {
     return this.arguments(argList, 0);
   }
 
+  /** A function type's parameter count, `this` counted for a member function that has one; undefined when not a function type. */
+  parameterCount(functionType: number): number | undefined {
+    const rec = this.tpi.record(functionType);
+    if (!rec) return undefined;
+    const r = this.tpi.reader;
+    // LF_PROCEDURE: rvtype, calltype u8, funcattr u8, parmcount u16, arglist.
+    if (rec.leaf === LF.PROCEDURE) return r.u16(rec.at + 6);
+    // LF_MFUNCTION: rvtype, classtype, thistype, calltype u8, funcattr u8, parmcount u16, arglist, thisadjust.
+    if (rec.leaf === LF.MFUNCTION) return r.u16(rec.at + 14) + (r.u32(rec.at + 8) !== 0 ? 1 : 0);
+    return undefined;
+  }
+
   private arguments(argList: number, depth: number): string | undefined {
     const args = this.tpi.record(argList);
     if (!args || args.leaf !== LF.ARGLIST) return undefined;
@@ -189,6 +221,41 @@ export class TypeNames {
     if (rec?.leaf !== LF.MODIFIER) return index;
     const inner = this.tpi.reader.u32(rec.at);
     return this.tpi.record(inner)?.leaf === LF.POINTER ? index : inner;
+  }
+
+  /**
+   * A type's size in bytes (DIA's get_length): built-in types, pointers, modifiers, enums, arrays
+   * and defined (not forward-referenced) structures and unions; undefined otherwise.
+   */
+  typeSize(index: number, depth = 0): number | undefined {
+    if (depth > MAX_TYPE_DEPTH) return undefined;
+    if (index < 0x1000) return simpleTypeSize(index);
+    const rec = this.tpi.record(index);
+    if (!rec) return undefined;
+    const r = this.tpi.reader;
+    switch (rec.leaf) {
+      case LF.MODIFIER:
+        return this.typeSize(r.u32(rec.at), depth + 1);
+      case LF.POINTER:
+        // LF_POINTER attr: size in bits 13-18.
+        return (r.u32(rec.at + 4) >>> 13) & 0x3f;
+      case LF.ENUM:
+        // LF_ENUM: count u16, property u16, utype u32.
+        return this.typeSize(r.u32(rec.at + 4), depth + 1);
+      case LF.ARRAY:
+        // LF_ARRAY: elemtype u32, idxtype u32, size (numeric leaf).
+        return numericLeafValue(r, rec.at + 8);
+      case LF.CLASS:
+      case LF.STRUCTURE:
+      case LF.INTERFACE:
+        // count u16, property u16 (fwdref 0x80), field u32, derived u32, vshape u32, size.
+        return r.u16(rec.at + 2) & 0x80 ? undefined : numericLeafValue(r, rec.at + 16);
+      case LF.UNION:
+        // count u16, property u16, field u32, size.
+        return r.u16(rec.at + 2) & 0x80 ? undefined : numericLeafValue(r, rec.at + 8);
+      default:
+        return undefined;
+    }
   }
 
   /** A type as the undecorator writes it: "wchar_t const * const", "bool (*)(void *)", "std::string const &". */
@@ -289,4 +356,22 @@ function simpleTypeName(index: number): string | undefined {
   const base = names[index & 0xff];
   if (base === undefined) return undefined;
   return (index & 0xf00) === 0 ? base : `${base} *`;
+}
+
+/** Built-in types' sizes: by pointer mode (bits 8-11) when one is set, else by the kind in the low byte. */
+function simpleTypeSize(index: number): number | undefined {
+  const mode = (index >>> 8) & 0xf;
+  // CV_TM_NPTR, FPTR, HPTR (16-bit), NPTR32, FPTR32, NPTR64, NPTR128.
+  const pointerSizes: Record<number, number> = { 1: 2, 2: 4, 3: 4, 4: 4, 5: 6, 6: 8, 7: 16 };
+  if (mode !== 0) return pointerSizes[mode];
+  const kind = index & 0xff;
+  const sizes: Record<number, number> = {
+    0x08: 4, // HRESULT
+    0x10: 1, 0x20: 1, 0x68: 1, 0x69: 1, 0x70: 1, 0x7c: 1, 0x30: 1,
+    0x11: 2, 0x21: 2, 0x72: 2, 0x73: 2, 0x71: 2, 0x7a: 2, 0x31: 2,
+    0x12: 4, 0x22: 4, 0x74: 4, 0x75: 4, 0x7b: 4, 0x32: 4, 0x40: 4,
+    0x13: 8, 0x23: 8, 0x76: 8, 0x77: 8, 0x33: 8, 0x41: 8,
+    0x42: 10,
+  };
+  return sizes[kind];
 }
