@@ -236,15 +236,11 @@ export class PdbModuleSymbols implements ModuleSymbols {
       return at === undefined ? undefined : names.get(at);
     };
     const sectionOffset = symbol.offset + (rva - start);
-    // Folded code (one body, several modules' procedures) takes its lines from the module the
-    // linker kept it from, the section contribution's, as DIA does; else from the procedure's.
-    let lineDetail = detail;
+    // Folded code takes its lines from the module the linker kept it from (lineModule).
     const c = findCovering(index.contributionRva, index.contributionSize, rva);
     const owner = c < 0 ? index.module[i]! : index.contributionModule[c]!;
-    if (owner !== index.module[i] && index.hasSymbols[owner] === 1) {
-      const ownerDetail = await this.moduleDetail(owner);
-      if (findLine(ownerDetail.lines.lines, symbol.section, sectionOffset) >= 0) lineDetail = ownerDetail;
-    }
+    const ownerDetail = owner !== index.module[i] && index.hasSymbols[owner] === 1 ? await this.moduleDetail(owner) : undefined;
+    const lineDetail = this.lineModule(index, i, rva, (m) => (m === owner ? ownerDetail : undefined)) === owner && ownerDetail ? ownerDetail : detail;
     const l = findLine(lineDetail.lines.lines, symbol.section, sectionOffset);
     const lineEntry = l < 0 ? undefined : lineDetail.lines.lines[l]!;
     const lineFileName = (fileId: number): string | undefined => {
