@@ -13,9 +13,9 @@ import { FileDirectories, symstorePathsOnly } from '../node/directories.js';
 import { defaultSymbolCacheDir, SymbolServers, type SymbolServerConfig } from '../node/symbol-server.js';
 import { DEFAULT_MAX_STREAM_BYTES, openDumpSource, openFileSource, StreamTooLargeError } from '../node/file-source.js';
 import { PdbFile } from '../formats/pdb/index.js';
-import { PeImage, type ImageBytes } from '../formats/pe/index.js';
-import type { ByteSource } from '../io/byte-source.js';
+import { PeImage } from '../formats/pe/index.js';
 import { writeDumpSyms } from '../symbolize/dump-syms.js';
+import { fileBytes } from '../images/module-images.js';
 import { loadPdbSymbols } from '../symbolize/pdb-symbols.js';
 import { dumpSymsInput } from '../symbolize/dump-syms-input.js';
 import { toJson } from '../report/json.js';
@@ -366,7 +366,7 @@ async function runDumpSyms(pdbPath: string, imagePath: string | undefined, outpu
   });
   try {
     const pdb = await PdbFile.open(pdbFile.source);
-    const image = imageFile ? await PeImage.parse(fileImageBytes(imageFile.source)) : undefined;
+    const image = imageFile ? await PeImage.parse(fileBytes(imageFile.source)) : undefined;
     const input = await dumpSymsInput({ pdb, pdbName: pdbPath, image, imageName: imagePath, inline });
     const text = writeDumpSyms(input);
     if (output === undefined) await writeOut(text);
@@ -378,19 +378,6 @@ async function runDumpSyms(pdbPath: string, imagePath: string | undefined, outpu
   } finally {
     await Promise.all([pdbFile.close(), imageFile?.close()]);
   }
-}
-
-/** A file read as a PE image ('file' layout): short reads are no bytes. */
-function fileImageBytes(source: ByteSource): ImageBytes {
-  return {
-    name: source.name,
-    layout: 'file',
-    read: async (offset, length) => {
-      if (offset < 0 || offset + length > source.size) return undefined;
-      const bytes = await source.read(offset, length);
-      return bytes.length === length ? bytes : undefined;
-    },
-  };
 }
 
 /**

@@ -134,7 +134,8 @@ function moduleKey(module: Module): string {
   return `${module.base}:${module.size}:${module.timeDateStamp}:${module.codeFile}`;
 }
 
-function fileBytes(source: ByteSource): ImageBytes {
+/** A file read as a PE image ('file' layout): a short read is no bytes. */
+export function fileBytes(source: ByteSource): ImageBytes {
   return {
     name: source.name,
     layout: 'file',

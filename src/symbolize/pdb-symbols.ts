@@ -9,7 +9,8 @@ import { isFormatError } from '../io/errors.js';
 import { Reader } from '../io/reader.js';
 import type { InlineFrame } from '../formats/breakpad-sym/index.js';
 import { readFrameInfo } from '../formats/pdb/frame-data.js';
-import { findLine, parseC13Lines, StringTable, type C13Lines, type LineEntry } from '../formats/pdb/lines.js';
+import { findLine, parseC13Lines, type StringTable, type C13Lines, type LineEntry } from '../formats/pdb/lines.js';
+import { readStringTable } from '../formats/pdb/string-table.js';
 import { PdbFile, PdbStream } from '../formats/pdb/pdb-file.js';
 import {
   codeSymbolName,
@@ -452,11 +453,7 @@ export class PdbModuleSymbols implements ModuleSymbols {
   }
 
   private stringTable(): Promise<StringTable> {
-    this.names ??= (async () => {
-      const stream = this.pdb.namedStream('/names');
-      if (!stream) return StringTable.empty();
-      return StringTable.parse(new Reader(await readExact(stream, 0, stream.size, '/names'), stream.name, 0, '/names'));
-    })();
+    this.names ??= readStringTable(this.pdb);
     return this.names;
   }
 

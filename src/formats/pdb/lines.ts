@@ -39,15 +39,30 @@ export class StringTable {
     return new StringTable(new Uint8Array(0));
   }
 
+  /** A table over string bytes alone (the buffer after the header). */
+  static fromStrings(buffer: Uint8Array): StringTable {
+    return new StringTable(buffer);
+  }
+
+  get byteSize(): number {
+    return this.buffer.length;
+  }
+
   /** The string at a byte offset, or undefined when the offset is past the buffer. */
   get(offset: number): string | undefined {
-    if (offset >= this.buffer.length) return undefined;
+    if (!Number.isInteger(offset) || offset < 0 || offset >= this.buffer.length) return undefined;
     let s = this.cache.get(offset);
     if (s === undefined) {
       s = cString(this.buffer.subarray(offset));
       this.cache.set(offset, s);
     }
     return s;
+  }
+
+  /** As `get`, but a string that runs to the end of the buffer without its NUL is no string. */
+  at(offset: number): string | undefined {
+    if (!Number.isInteger(offset) || offset < 0 || offset >= this.buffer.length || this.buffer.indexOf(0, offset) < 0) return undefined;
+    return this.get(offset);
   }
 }
 
