@@ -1,21 +1,26 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { analyzeCorpusDump, breakpadExpectations, compareThread, parseBreakpadOutput } from '../testing/breakpad-parity.js';
+import { analyzeCorpusDump, breakpadExpectations, compareThread, parseBreakpadOutput, type BreakpadDump } from '../testing/breakpad-parity.js';
+import type { Analysis } from './types.js';
 import { corpusPath, needsCorpus } from '../testing/corpus.js';
 
 // Every corpus minidump Breakpad can walk: each thread must agree frame for frame (address, way
 // found, symbol and line) up to the last frame Breakpad found by context, CFI or frame pointer.
 // Frames found by scanning beyond that may differ (later issues improve on Breakpad there).
+/** The crashing thread, the thread count and every thread's frames agree with Breakpad's. */
+function assertThreadsMatch(key: string, analysis: Analysis, expected: BreakpadDump): void {
+  assert.equal(analysis.crashingThreadIndex ?? null, expected.crashed, 'crashing thread');
+  assert.equal(analysis.threads.length, expected.threads.length, 'thread count');
+  expected.threads.forEach((frames, i) => {
+    const result = compareThread(analysis.threads[i], frames);
+    assert.deepEqual(result.mismatches, [], `${key} thread ${i}: ${result.mismatches.join('; ')}`);
+  });
+}
+
 for (const [key, expected] of Object.entries(breakpadExpectations())) {
   test(`threads match Breakpad: ${key}`, needsCorpus, async () => {
-    const analysis = await analyzeCorpusDump(key);
-    assert.equal(analysis.crashingThreadIndex ?? null, expected.crashed, 'crashing thread');
-    assert.equal(analysis.threads.length, expected.threads.length, 'thread count');
-    expected.threads.forEach((frames, i) => {
-      const result = compareThread(analysis.threads[i], frames);
-      assert.deepEqual(result.mismatches, [], `${key} thread ${i}: ${result.mismatches.join('; ')}`);
-    });
+    assertThreadsMatch(key, await analyzeCorpusDump(key), expected);
   });
 }
 
@@ -38,13 +43,7 @@ for (const [key, name] of [
 ] as const) {
   test(`threads match Breakpad: ${key}`, needsCorpus, async () => {
     const expected = parseBreakpadOutput(readFileSync(corpusPath('external', 'expected', 'breakpad', name), 'utf8'));
-    const analysis = await analyzeCorpusDump(key);
-    assert.equal(analysis.crashingThreadIndex ?? null, expected.crashed, 'crashing thread');
-    assert.equal(analysis.threads.length, expected.threads.length, 'thread count');
-    expected.threads.forEach((frames, i) => {
-      const result = compareThread(analysis.threads[i], frames);
-      assert.deepEqual(result.mismatches, [], `${key} thread ${i}: ${result.mismatches.join('; ')}`);
-    });
+    assertThreadsMatch(key, await analyzeCorpusDump(key), expected);
   });
 }
 

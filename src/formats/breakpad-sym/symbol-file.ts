@@ -18,6 +18,7 @@ import {
   emptyInline,
   type InlineRecord,
   type LineRecord,
+  type StackWinRecord,
 } from './records.js';
 import { scanSymbolFile, type ModuleInfo, type RecordColumns, type ScanResult } from './scan.js';
 
@@ -102,6 +103,23 @@ export interface WindowsFrameInfo {
   allocatesBasePointer: boolean;
   /** The postfix program that gives the caller's $eip, $esp, $ebp (and callee-saved registers), when there is one. */
   programString: string | undefined;
+}
+
+/** A parsed STACK WIN line as the record walkers use; `bytes` is the line the record was parsed from. */
+export function windowsFrameInfo(w: StackWinRecord, bytes: Uint8Array): WindowsFrameInfo {
+  return {
+    type: w.type as WindowsFrameInfo['type'],
+    rva: w.rva,
+    codeSize: w.codeSize,
+    prologueSize: w.prologueSize,
+    epilogueSize: w.epilogueSize,
+    parameterSize: w.parameterSize,
+    savedRegisterSize: w.savedRegisterSize,
+    localSize: w.localSize,
+    maxStackSize: w.maxStackSize,
+    allocatesBasePointer: w.allocatesBasePointer,
+    programString: w.hasProgramString ? decodeText(bytes, w.programStart, w.programEnd) : undefined,
+  };
 }
 
 /** Streams the file once and builds its index. Throws only when the source cannot be read. */
@@ -432,20 +450,7 @@ class IndexedSymbolFile implements SymbolFile {
     if (!record || record.kind !== 'win' || (record.win.type !== 0 && record.win.type !== 4)) {
       throw this.changed('STACK WIN record', start);
     }
-    const w = record.win;
-    return {
-      type: w.type === 4 ? 4 : 0,
-      rva: w.rva,
-      codeSize: w.codeSize,
-      prologueSize: w.prologueSize,
-      epilogueSize: w.epilogueSize,
-      parameterSize: w.parameterSize,
-      savedRegisterSize: w.savedRegisterSize,
-      localSize: w.localSize,
-      maxStackSize: w.maxStackSize,
-      allocatesBasePointer: w.allocatesBasePointer,
-      programString: w.hasProgramString ? decodeText(bytes, w.programStart, w.programEnd) : undefined,
-    };
+    return windowsFrameInfo(record.win, bytes);
   }
 
   async findCfiRules(rva: number): Promise<Map<string, string> | undefined> {

@@ -6,7 +6,7 @@ import { isFormatError } from '../../io/errors.js';
 import { corpusPath, needsCorpus, repoPath } from '../../testing/corpus.js';
 import { Scratch } from '../breakpad-sym/line-syntax.js';
 import { parseStack } from '../breakpad-sym/records.js';
-import { loadSymbolFile, type WindowsFrameInfo } from '../breakpad-sym/symbol-file.js';
+import { loadSymbolFile, windowsFrameInfo, type WindowsFrameInfo } from '../breakpad-sym/symbol-file.js';
 import { decodeFpoData, decodeFrameData, frameInfoIndex, PdbFile, readFrameInfo, stringTable } from './index.js';
 
 const sentry = (name: string): string => corpusPath('external', 'user', 'sentry-crash', name);
@@ -32,20 +32,7 @@ function stackWinOfSym(text: string): WindowsFrameInfo[] {
     if (line.startsWith('STACK WIN ')) {
       const record = parseStack(bytes, start, lineEnd, new Scratch());
       assert.ok(record && record.kind === 'win', line);
-      const w = record.win;
-      out.push({
-        type: w.type as WindowsFrameInfo['type'],
-        rva: w.rva,
-        codeSize: w.codeSize,
-        prologueSize: w.prologueSize,
-        epilogueSize: w.epilogueSize,
-        parameterSize: w.parameterSize,
-        savedRegisterSize: w.savedRegisterSize,
-        localSize: w.localSize,
-        maxStackSize: w.maxStackSize,
-        allocatesBasePointer: w.hasProgramString ? false : w.allocatesBasePointer,
-        programString: w.hasProgramString ? new TextDecoder().decode(bytes.subarray(w.programStart, w.programEnd)) : undefined,
-      });
+      out.push(windowsFrameInfo(record.win, bytes));
     }
     start = end + 1;
   }
