@@ -18,7 +18,7 @@ import { writeDumpSyms } from '../symbolize/dump-syms.js';
 import { fileBytes } from '../images/module-images.js';
 import { loadPdbSymbols } from '../symbolize/pdb-symbols.js';
 import { dumpSymsInput } from '../symbolize/dump-syms-input.js';
-import { toJson } from '../report/json.js';
+import { findingJson, toJson } from '../report/json.js';
 import { renderKf } from '../report/kf.js';
 import { renderBreakpad, renderBreakpadMachine } from '../report/breakpad.js';
 import { dpsJson, renderDps } from '../report/dps.js';
@@ -290,7 +290,7 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
     });
     const output = opts.findingsOnly
       ? opts.format === 'json'
-        ? JSON.stringify({ findings: (toJson(analysis) as { findings: unknown[] }).findings }, null, opts.pretty ? 2 : undefined) + '\n'
+        ? JSON.stringify({ findings: analysis.findings.map((f) => findingJson(f, analysis.snapshot.system.cpu)) }, null, opts.pretty ? 2 : undefined) + '\n'
         : renderFindings(analysis).join('\n') + '\n'
       : opts.format === 'json'
         ? JSON.stringify(toJson(analysis, { threads: opts.threads }), null, opts.pretty ? 2 : undefined) + '\n'
@@ -298,7 +298,7 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
           ? renderKf(analysis, { threads: opts.threads })
           : opts.format === 'text'
             ? renderText(analysis, { threads: opts.threads })
-            : breakpadOutput(analysis, opts);
+            : breakpadOutput(analysis, opts, searched);
     await writeOut(output);
     for (const w of [...symbols.warnings, ...servers.notes, ...analysis.notes]) process.stderr.write(`stackhog: note: ${w}\n`);
     for (const l of analysis.limits) process.stderr.write(`stackhog: limit: ${l}\n`);
@@ -322,10 +322,9 @@ function symbolSources(opts: DumpOptions): { directories: string[]; servers: Sym
 }
 
 /** minidump_stackwalk's output (`-m` for breakpad-machine, `-c` for --threads crashed). */
-function breakpadOutput(analysis: Analysis, opts: DumpOptions): string {
+function breakpadOutput(analysis: Analysis, opts: DumpOptions, symbolSupplier: boolean): string {
   if (opts.format === 'breakpad-machine') return renderBreakpadMachine(analysis);
-  const sources = symbolSources(opts);
-  return renderBreakpad(analysis, { symbolSupplier: sources.directories.length > 0 || sources.servers.length > 0, threads: opts.threads });
+  return renderBreakpad(analysis, { symbolSupplier, threads: opts.threads });
 }
 
 async function runDps(path: string, opts: DpsOptions): Promise<number> {
