@@ -32,8 +32,9 @@ function threadEntries(analysis: Analysis, crashedOnly: boolean): ThreadEntry[] 
     const report = reports.get(thread);
     if (report || thread.id === dumpThreadId) out.push({ thread, report });
   }
-  // Threads the analysis made up (none today) would still be listed.
-  for (const t of analysis.threads) if (!out.some((e) => e.report === t)) out.push({ thread: t.thread, report: t });
+  // A walked thread that is not the snapshot's own object would still be listed.
+  const listed = new Set(out.map((e) => e.report));
+  for (const t of analysis.threads) if (!listed.has(t)) out.push({ thread: t.thread, report: t });
   return out;
 }
 
