@@ -1,9 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { openFileSource } from '../node/file-source.js';
 import { corpusPath, needsCorpus } from '../testing/corpus.js';
+import { RUST_MINIDUMP_CASES, readRustSnapshot } from '../testing/rust-minidump-parity.js';
 import { readSnapshot } from '../formats/detect.js';
 import { FormatError } from '../io/errors.js';
 import type { ExceptionRecordInput } from './crash-reason.js';
@@ -18,22 +19,13 @@ const windows = (code: number, parameters: readonly bigint[] = []): string => ru
 const linux = (signal: number, siCode: number): string => rustMinidumpCrashReason('linux', 'amd64', record(signal, siCode));
 const mac = (cpu: string, type: number, code: number, parameters: readonly bigint[] = []): string => rustMinidumpCrashReason('mac', cpu, record(type, code, parameters));
 
-/** `crash_info.type` of one of rust-minidump's insta snapshots (the JSON follows the second `---` line). */
+/** `crash_info.type` of one of rust-minidump's insta snapshots. */
 function snapshotType(name: string): string | null {
-  const text = readFileSync(corpusPath('external', 'expected', 'rust-minidump-snapshots', `test_minidump_stackwalk__${name}.snap`), 'utf8');
-  const lines = text.split('\n');
-  const second = lines.indexOf('---', lines.indexOf('---') + 1);
-  return (JSON.parse(lines.slice(second + 1).join('\n')) as { crash_info: { type: string | null } }).crash_info.type;
+  return (readRustSnapshot(name) as { crash_info: { type: string | null } }).crash_info.type;
 }
 
 describe("rustMinidumpCrashReason against rust-minidump's own snapshots", () => {
-  const cases: readonly [snapshot: string, dump: string][] = [
-    ['json-pretty', 'test.dmp'],
-    ['json-pretty-symbols', 'test.dmp'],
-    ['linux_json_pretty', 'linux-mini.dmp'],
-    ['macos_inlines_json_pretty', 'pipeline-inlines-macos-segv.dmp'],
-  ];
-  for (const [snapshot, dump] of cases) {
+  for (const { snapshot, dump } of RUST_MINIDUMP_CASES) {
     test(`${snapshot} (${dump}), through the analysis`, needsCorpus, async () => {
       const expected = snapshotType(snapshot);
       assert.ok(expected, 'the snapshot names a crash');
