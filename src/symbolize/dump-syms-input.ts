@@ -131,15 +131,21 @@ export function breakpadPublics(symbols: readonly PublicSymbol[]): DumpSymsPubli
 }
 
 /** UNWIND_CODE operations as dump_syms' switch names them. */
-const UWOP = { PUSH_NONVOL: 0, ALLOC_LARGE: 1, ALLOC_SMALL: 2, SAVE_NONVOL: 4, SAVE_NONVOL_FAR: 5, SAVE_XMM128: 8, SAVE_XMM128_FAR: 9, PUSH_MACHFRAME: 10 } as const;
+const UWOP = { PUSH_NONVOL: 0, ALLOC_LARGE: 1, ALLOC_SMALL: 2, SET_FPREG: 3, SAVE_NONVOL: 4, SAVE_NONVOL_FAR: 5, SAVE_XMM128: 8, SAVE_XMM128_FAR: 9, PUSH_MACHFRAME: 10 } as const;
 const UNW_FLAG_CHAININFO = 0x4;
+/** The integer registers in UNWIND_CODE's numbering, as Breakpad's CFI names them. */
+const X64_REGISTERS = ['$rax', '$rcx', '$rdx', '$rbx', '$rsp', '$rbp', '$rsi', '$rdi', '$r8', '$r9', '$r10', '$r11', '$r12', '$r13', '$r14', '$r15'] as const;
 
 /**
- * STACK CFI for each RUNTIME_FUNCTION of the exception directory, in table order, as dump_syms
- * computes it: the frame size is the sum of every unwind code's allocation (the chained entries'
- * too), whatever the prologue offset, so each function gets one INIT record (.cfa: $rsp, return
- * address at .cfa − 8, or − 88 after a machine frame) and one rule at its first byte,
- * .cfa: $rsp <frame size> +. Register saves and frame pointers are not described.
+ * STACK CFI for each RUNTIME_FUNCTION of the exception directory, in table order: one
+ * STACK CFI INIT record per function whose rules hold for the whole function, as dump_syms and
+ * symbolic-cfi both describe a PE function (neither follows the prologue byte by byte). The frame
+ * size is the sum of every unwind code's allocation (the chained entries' too), as dump_syms'
+ * PrintPEFrameData adds it up; the CFA is $rsp plus that size, or the frame register plus its
+ * distance when UWOP_SET_FPREG establishes one. Beyond dump_syms (whose records give only the CFA
+ * and the return address), each pushed or saved integer register gets its rule, as symbolic's
+ * unwind records do, so a walker restores callee-saved registers through the frame; a machine
+ * frame gives the return address and $rsp from the frame.
  */
 export async function x64Cfi(image: PeImage): Promise<{ records: DumpSymsCfi[]; skipped: number }> {
   const dir = image.directory(Directory.Exception);
@@ -153,23 +159,27 @@ export async function x64Cfi(image: PeImage): Promise<{ records: DumpSymsCfi[]; 
   for (let i = 0; i < count; i++) {
     const begin = view.getUint32(i * 12, true);
     const end = view.getUint32(i * 12 + 4, true);
-    const frame = await x64FrameSize(image, view.getUint32(i * 12 + 8, true));
+    const frame = await x64FrameRules(image, view.getUint32(i * 12 + 8, true));
     if (!frame) {
       skipped++;
       continue;
     }
-    records.push({
-      rva: begin,
-      size: (end - begin) >>> 0,
-      initRules: `.cfa: $rsp .ra: .cfa ${frame.ripOffset} - ^`,
-      deltas: [{ rva: begin, rules: `.cfa: $rsp ${frame.stackSize} +` }],
-    });
+    records.push({ rva: begin, size: (end - begin) >>> 0, initRules: frame, deltas: [] });
   }
   return { records, skipped };
 }
 
-/** The stack and return-address offsets dump_syms' PrintPEFrameData adds up; undefined when the unwind data cannot be read. */
-async function x64FrameSize(image: PeImage, unwindRva: number): Promise<{ stackSize: number; ripOffset: number } | undefined> {
+/** One UNWIND_INFO of a chain: its code slots and frame register. */
+interface UnwindInfoCodes {
+  readonly slots: DataView;
+  readonly count: number;
+  readonly frameRegister: number;
+  /** The frame register's offset from $rsp, already scaled by 16. */
+  readonly frameOffset: number;
+}
+
+/** The unwind infos of one function, the primary first and then each chained one; undefined when one cannot be read or the chain is too long. */
+async function unwindChain(image: PeImage, unwindRva: number): Promise<UnwindInfoCodes[] | undefined> {
   let rva = unwindRva;
   // An indirect entry (bit 0 set) names another RUNTIME_FUNCTION whose unwind info is the one to read.
   for (let hops = 0; rva & 1; hops++) {
@@ -178,56 +188,130 @@ async function x64FrameSize(image: PeImage, unwindRva: number): Promise<{ stackS
     if (!entry) return undefined;
     rva = new DataView(entry.buffer, entry.byteOffset, 12).getUint32(8, true);
   }
-  let stackSize = 8;
-  let ripOffset = 8;
-  for (let depth = 0; ; depth++) {
-    if (depth >= Limits.unwindChain) return undefined;
+  const chain: UnwindInfoCodes[] = [];
+  for (;;) {
+    if (chain.length >= Limits.unwindChain) return undefined;
     const header = await image.readRva(rva, 4);
     if (!header) return undefined;
     const flags = header[0]! >> 3;
-    const codes = header[2]!;
-    const slotsBytes = await image.readRva(rva + 4, ((codes + 1) & ~1) * 2 + (flags & UNW_FLAG_CHAININFO ? 12 : 0));
+    const count = header[2]!;
+    const slotsBytes = await image.readRva(rva + 4, ((count + 1) & ~1) * 2 + (flags & UNW_FLAG_CHAININFO ? 12 : 0));
     if (!slotsBytes) return undefined;
     const slots = new DataView(slotsBytes.buffer, slotsBytes.byteOffset, slotsBytes.byteLength);
-    const op = (c: number): number => slots.getUint8(c * 2 + 1) & 0xf;
-    const info = (c: number): number => slots.getUint8(c * 2 + 1) >> 4;
-    const frameOffset = (c: number): number => slots.getUint16(c * 2, true);
-    for (let c = 0; c < codes; c++) {
-      switch (op(c)) {
-        case UWOP.PUSH_NONVOL:
-          stackSize += 8;
-          break;
-        case UWOP.ALLOC_LARGE:
-          if (info(c) === 0) {
-            c++;
-            if (c < codes) stackSize = (stackSize + frameOffset(c) * 8) >>> 0;
-          } else {
-            c += 2;
-            if (c < codes) stackSize = (stackSize + ((frameOffset(c - 1) | (frameOffset(c) << 16)) >>> 0)) >>> 0;
-          }
-          break;
-        case UWOP.ALLOC_SMALL:
-          stackSize += info(c) * 8 + 8;
-          break;
-        case UWOP.SAVE_NONVOL:
-        case UWOP.SAVE_XMM128:
-          c++;
-          break;
-        case UWOP.SAVE_NONVOL_FAR:
-        case UWOP.SAVE_XMM128_FAR:
-          c += 2;
-          break;
-        case UWOP.PUSH_MACHFRAME:
-          stackSize += info(c) ? 88 : 80;
-          ripOffset += 80;
-          break;
-        default:
-          // UWOP_SET_FPREG, and 6 and 7 (SAVE_XMM and SAVE_XMM_FAR to dump_syms): one slot, no allocation.
-          break;
-      }
-    }
-    if (!(flags & UNW_FLAG_CHAININFO)) return { stackSize, ripOffset };
+    chain.push({ slots, count, frameRegister: header[3]! & 0xf, frameOffset: (header[3]! >> 4) * 16 });
+    if (!(flags & UNW_FLAG_CHAININFO)) return chain;
     // The chained RUNTIME_FUNCTION follows the codes, padded to an even count.
-    rva = slots.getUint32(((codes + 1) & ~1) * 2 + 8, true);
+    rva = slots.getUint32(((count + 1) & ~1) * 2 + 8, true);
   }
+}
+
+/** One unwind operation with what it moves and saves. */
+type UnwindStep =
+  | { readonly kind: 'push'; readonly register: number }
+  | { readonly kind: 'alloc'; readonly bytes: number }
+  | { readonly kind: 'save'; readonly register: number; readonly offset: number }
+  | { readonly kind: 'fp'; readonly register: number; readonly offset: number }
+  | { readonly kind: 'machframe'; readonly errorCode: boolean };
+
+/** The operations of one UNWIND_INFO in its own (reverse-prologue) order, as dump_syms reads the slots. */
+function unwindSteps(info: UnwindInfoCodes): UnwindStep[] {
+  const { slots, count } = info;
+  const op = (c: number): number => slots.getUint8(c * 2 + 1) & 0xf;
+  const opInfo = (c: number): number => slots.getUint8(c * 2 + 1) >> 4;
+  const slot = (c: number): number => slots.getUint16(c * 2, true);
+  const steps: UnwindStep[] = [];
+  for (let c = 0; c < count; c++) {
+    switch (op(c)) {
+      case UWOP.PUSH_NONVOL:
+        steps.push({ kind: 'push', register: opInfo(c) });
+        break;
+      case UWOP.ALLOC_LARGE:
+        if (opInfo(c) === 0) {
+          c++;
+          if (c < count) steps.push({ kind: 'alloc', bytes: slot(c) * 8 });
+        } else {
+          c += 2;
+          if (c < count) steps.push({ kind: 'alloc', bytes: (slot(c - 1) | (slot(c) << 16)) >>> 0 });
+        }
+        break;
+      case UWOP.ALLOC_SMALL:
+        steps.push({ kind: 'alloc', bytes: opInfo(c) * 8 + 8 });
+        break;
+      case UWOP.SET_FPREG:
+        steps.push({ kind: 'fp', register: info.frameRegister, offset: info.frameOffset });
+        break;
+      case UWOP.SAVE_NONVOL:
+        c++;
+        if (c < count) steps.push({ kind: 'save', register: opInfo(c - 1), offset: slot(c) * 8 });
+        break;
+      case UWOP.SAVE_NONVOL_FAR:
+        c += 2;
+        if (c < count) steps.push({ kind: 'save', register: opInfo(c - 2), offset: (slot(c - 1) | (slot(c) << 16)) >>> 0 });
+        break;
+      case UWOP.SAVE_XMM128:
+        c++;
+        break;
+      case UWOP.SAVE_XMM128_FAR:
+        c += 2;
+        break;
+      case UWOP.PUSH_MACHFRAME:
+        steps.push({ kind: 'machframe', errorCode: opInfo(c) !== 0 });
+        break;
+      default:
+        // 6 and 7 (UWOP_EPILOG and UWOP_SPARE_CODE in version 2, SAVE_XMM and SAVE_XMM_FAR to dump_syms): one slot, nothing saved.
+        break;
+    }
+  }
+  return steps;
+}
+
+/**
+ * The rules of one function: the unwind operations replayed in prologue order (the last chained
+ * entry's last code first), each push saving its register at the running frame size below the
+ * CFA; a save by MOV is at its offset from $rsp after the whole prologue (or from the frame
+ * register's base when there is one).
+ */
+async function x64FrameRules(image: PeImage, unwindRva: number): Promise<string | undefined> {
+  const chain = await unwindChain(image, unwindRva);
+  if (!chain) return undefined;
+  const prologue = chain.flatMap(unwindSteps).reverse();
+  let stackSize = 8;
+  let ripOffset = 8;
+  let machineFrameRsp: number | undefined;
+  let framePointer: { register: number; offset: number; at: number } | undefined;
+  // In prologue order, as symbolic lists them: a push's distance below the CFA, or a save's offset.
+  const registers: ({ kind: 'push'; register: number; at: number } | { kind: 'save'; register: number; offset: number })[] = [];
+  for (const step of prologue) {
+    switch (step.kind) {
+      case 'push':
+        stackSize += 8;
+        registers.push({ kind: 'push', register: step.register, at: stackSize });
+        break;
+      case 'alloc':
+        stackSize = (stackSize + step.bytes) >>> 0;
+        break;
+      case 'save':
+        registers.push(step);
+        break;
+      case 'fp':
+        framePointer ??= { register: step.register, offset: step.offset, at: stackSize };
+        break;
+      case 'machframe':
+        // dump_syms' sums: 80 bytes (88 with the error code), the return address 80 bytes further from the CFA.
+        stackSize += step.errorCode ? 88 : 80;
+        ripOffset += 80;
+        // RIP, CS, EFLAGS, then the interrupted RSP.
+        machineFrameRsp = ripOffset - 24;
+        break;
+    }
+  }
+  // A save's offset is from where $rsp was once the prologue ended, or from the frame register's base.
+  const base = framePointer ? framePointer.at : stackSize;
+  const rules = [
+    framePointer ? `.cfa: ${X64_REGISTERS[framePointer.register]} ${framePointer.at - framePointer.offset} +` : `.cfa: $rsp ${stackSize} +`,
+    ...registers.map((r) => `${X64_REGISTERS[r.register]}: .cfa ${r.kind === 'push' ? r.at : base - r.offset} - ^`),
+    ...(machineFrameRsp !== undefined ? [`$rsp: .cfa ${machineFrameRsp} - ^`] : []),
+    `.ra: .cfa ${ripOffset} - ^`,
+  ];
+  return rules.join(' ');
 }

@@ -14,6 +14,7 @@ import { readStringTable } from '../formats/pdb/string-table.js';
 import { PdbFile, PdbStream } from '../formats/pdb/pdb-file.js';
 import {
   codeSymbolName,
+  codeSymbolNameKey,
   CV_SIGNATURE_C13,
   procedureRegisterParameters,
   readProcedureScopes,
@@ -51,6 +52,8 @@ interface CodeIndex {
   readonly size: Float64Array;
   readonly module: Uint32Array;
   readonly symbol: CodeSymbol[];
+  /** Each procedure's codeSymbolNameKey: folded procedures (one rva) sort by it. */
+  readonly nameKey: Float64Array;
   /** Sorted by rva; public names kept as they are (decorated). */
   readonly publicRva: Float64Array;
   readonly publicName: string[];
@@ -73,6 +76,13 @@ export class PdbModuleSymbols implements ModuleSymbols {
   readonly pdb: PdbFile;
   /** x86 C names carry a calling-convention decoration (`_f`, `_f@8`, `@f@8`). */
   private readonly x86: boolean;
+  /**
+   * Whether a static procedure with no public is named by the declaration DIA makes up for it
+   * ("static int f(char *)"), as in every dump_syms output seen but one: for x64 PDBs, and for
+   * x86 PDBs without an IPI stream (older toolchains); an x86 PDB with IPI (sentry's crash.pdb,
+   * MSVC 2017) gets the bare name in its crash.sym.
+   */
+  private readonly declaresStatics: boolean;
   private indexing: Promise<CodeIndex> | undefined;
   private names: Promise<StringTable> | undefined;
   private types: Promise<TypeNames> | undefined;
@@ -80,12 +90,15 @@ export class PdbModuleSymbols implements ModuleSymbols {
   private readonly modules = new Map<number, Promise<ModuleDetail>>();
   private moduleByName: Map<string, number> | undefined;
   private readonly scopes = new Map<number, readonly InlineSite[]>();
+  /** foldedChoice's answers where name keys tied, by the run's first index. */
+  private readonly folds = new Map<number, number>();
   /** Records walked while decoding inline sites (the work lookups did), for tests to bound. */
   scopeRecordsWalked = 0;
 
   constructor(pdb: PdbFile) {
     this.pdb = pdb;
     this.x86 = pdb.dbi.header.machine === IMAGE_FILE_MACHINE_I386;
+    this.declaresStatics = !this.x86 || !(pdb.stream(PdbStream.ipi, 'IPI stream')?.size);
   }
 
   /** Counts from the index pass (building it when needed). */
@@ -107,7 +120,34 @@ export class PdbModuleSymbols implements ModuleSymbols {
     // A thunk (an import's `jmp [__imp_f]`, an incremental-link stub) is named by its public, as
     // dump_syms writes it: DIA lists thunks apart from functions.
     if (index.symbol[i]!.kind === 'thunk' && p >= 0 && index.publicRva[p] === index.rva[i]) return this.publicLookup(index, p);
-    return this.procedureLookup(index, i, rva);
+    const chosen = await this.foldedChoice(index, i);
+    return this.procedureLookup(index, rva - index.rva[chosen]! < index.size[chosen]! ? chosen : i, rva);
+  }
+
+  /**
+   * Of procedures folded at index i's rva (one body, several records), the one dump_syms names:
+   * DIA's MaybeRecordSymbol keeps the least decorated name (wcscmp), the first in stream order
+   * among equal names. The index sorts a run by its name keys; only a tie on the key decodes names.
+   */
+  private async foldedChoice(index: CodeIndex, i: number): Promise<number> {
+    let first = i;
+    while (first > 0 && index.rva[first - 1] === index.rva[i]) first--;
+    let tied = first + 1;
+    while (tied < index.rva.length && index.rva[tied] === index.rva[first] && index.nameKey[tied] === index.nameKey[first]) tied++;
+    if (tied === first + 1) return first;
+    const cached = this.folds.get(first);
+    if (cached !== undefined) return cached;
+    let best = first;
+    let bestName: string | undefined;
+    for (let j = first; j < tied; j++) {
+      const { name } = codeSymbolName((await this.moduleDetail(index.module[j]!)).symbols, index.symbol[j]!);
+      if (bestName === undefined || name < bestName) {
+        best = j;
+        bestName = name;
+      }
+    }
+    this.folds.set(first, best);
+    return best;
   }
 
   /**
@@ -151,8 +191,9 @@ export class PdbModuleSymbols implements ModuleSymbols {
       if (i > 0 && index.rva[i - 1] === rva) continue;
       const info = await this.lookup(rva);
       if (!info || info.isPublic || info.functionSize === undefined) continue;
-      const symbol = index.symbol[i]!;
-      const module = this.lineModule(index, i, rva, (m) => details.get(m));
+      const chosen = await this.foldedChoice(index, i);
+      const symbol = index.symbol[chosen]!;
+      const module = this.lineModule(index, chosen, rva, (m) => details.get(m));
       const lines: DumpSymsLine[] = [];
       const entries = details.get(module)?.lines.lines ?? [];
       const ids = fileIds.get(module);
@@ -165,7 +206,7 @@ export class PdbModuleSymbols implements ModuleSymbols {
       let inlines: DumpSymsInline[] = [];
       let written = lines;
       if (options.inline && symbol.kind === 'procedure') {
-        const own = index.module[i]!;
+        const own = index.module[chosen]!;
         const detail = details.get(own)!;
         const ownIds = fileIds.get(own);
         const sites = this.procedureScopes(own, symbol, detail);
@@ -230,7 +271,7 @@ export class PdbModuleSymbols implements ModuleSymbols {
     const start = index.rva[i]!;
     const detail = await this.moduleDetail(index.module[i]!);
     const [names, types] = await Promise.all([this.stringTable(), this.typeNames()]);
-    const { name, typeIndex } = codeSymbolName(detail.symbols, symbol);
+    const { name, typeIndex, isLocal } = codeSymbolName(detail.symbols, symbol);
     const fileName = (fileId: number | undefined): string | undefined => {
       if (fileId === undefined) return undefined;
       const at = detail.lines.fileNameOffsets.get(fileId);
@@ -261,7 +302,7 @@ export class PdbModuleSymbols implements ModuleSymbols {
         });
       }
     }
-    const named = this.functionName(index, i, name, typeIndex, types);
+    const named = this.functionName(index, i, name, typeIndex, isLocal, types);
     const parameterSize = named.parameterSize ?? (symbol.kind === 'procedure' ? this.stackParameterSize(detail, symbol, typeIndex, types) : 0);
     return {
       functionName: named.name,
@@ -281,7 +322,7 @@ export class PdbModuleSymbols implements ModuleSymbols {
    * The procedure's name with the parameter list dump_syms shows for C++ functions (those whose
    * public name is decorated, `?...`); C functions keep the bare name, as they do in dump_syms.
    */
-  private functionName(index: CodeIndex, i: number, name: string, typeIndex: number, types: TypeNames): { name: string; parameterSize: number | undefined } {
+  private functionName(index: CodeIndex, i: number, name: string, typeIndex: number, isLocal: boolean, types: TypeNames): { name: string; parameterSize: number | undefined } {
     const rva = index.rva[i]!;
     let decorated = false;
     for (let p = lastAtOrBelow(index.publicRva, rva); p >= 0 && index.publicRva[p] === rva; p--) {
@@ -296,7 +337,10 @@ export class PdbModuleSymbols implements ModuleSymbols {
         return { name: undecorated.name, parameterSize: undecorated.sizeFromName ? undecorated.parameterSize : undefined };
       }
     }
-    if (!decorated) return { name, parameterSize: undefined };
+    if (!decorated) {
+      const declared = isLocal && this.declaresStatics ? types.staticDeclaration(name, typeIndex) : undefined;
+      return { name: declared ?? name, parameterSize: undefined };
+    }
     const params = types.parameterList(typeIndex);
     return { name: params === undefined ? name : name + params, parameterSize: undefined };
   }
@@ -355,7 +399,7 @@ export class PdbModuleSymbols implements ModuleSymbols {
   }
 
   private async buildIndex(): Promise<CodeIndex> {
-    const entries: { rva: number; size: number; module: number; symbol: CodeSymbol }[] = [];
+    const entries: { rva: number; size: number; module: number; symbol: CodeSymbol; nameKey: number }[] = [];
     let modulesSkipped = 0;
     let recordsSkipped = 0;
     const hasSymbols = new Uint8Array(this.pdb.dbi.modules.length);
@@ -374,11 +418,11 @@ export class PdbModuleSymbols implements ModuleSymbols {
       recordsSkipped += scan.skipped;
       for (const s of scan.symbols) {
         const rva = this.pdb.rva(s.section, s.offset);
-        if (rva !== undefined && s.size > 0) entries.push({ rva, size: s.size, module: m.index, symbol: s });
+        if (rva !== undefined && s.size > 0) entries.push({ rva, size: s.size, module: m.index, symbol: s, nameKey: codeSymbolNameKey(symbols, s) });
       }
     }
-    // Stable: folded procedures stay in stream order.
-    entries.sort((a, b) => a.rva - b.rva);
+    // Folded procedures (one rva) by name, as far as the key tells; ties stay in stream order for foldedChoice.
+    entries.sort((a, b) => a.rva - b.rva || a.nameKey - b.nameKey);
     const publics: { rva: number; name: string }[] = [];
     const recordStream = this.pdb.stream(this.pdb.dbi.header.symRecordStream, 'symbol record stream');
     if (recordStream) {
@@ -402,6 +446,7 @@ export class PdbModuleSymbols implements ModuleSymbols {
       size: Float64Array.from(entries, (e) => e.size),
       module: Uint32Array.from(entries, (e) => e.module),
       symbol: entries.map((e) => e.symbol),
+      nameKey: Float64Array.from(entries, (e) => e.nameKey),
       publicRva: Float64Array.from(publics, (p) => p.rva),
       publicName: publics.map((p) => p.name),
       contributionRva: Float64Array.from(contributions, (c) => c.rva),

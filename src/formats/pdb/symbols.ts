@@ -109,13 +109,32 @@ export function scanCodeSymbols(r: Reader, limit: number): { symbols: CodeSymbol
 }
 
 /** The name and type of a procedure or thunk record. */
-export function codeSymbolName(r: Reader, symbol: CodeSymbol): { name: string; typeIndex: number } {
+export function codeSymbolName(r: Reader, symbol: CodeSymbol): { name: string; typeIndex: number; isLocal: boolean } {
   const end = r.u16(symbol.recordOffset) + 2 + symbol.recordOffset;
   const nameAt = symbol.recordOffset + (symbol.kind === 'procedure' ? 39 : 25);
+  const kind = r.u16(symbol.recordOffset + 2);
   return {
     name: cString(r.bytes.subarray(nameAt, Math.min(end, r.length))),
     typeIndex: symbol.kind === 'procedure' ? r.u32(symbol.recordOffset + 28) : 0,
+    isLocal: kind === SymbolKind.S_LPROC32 || kind === SymbolKind.S_LPROC32_ID,
   };
+}
+
+/**
+ * The first six bytes of a code symbol's name as one number, ordered as the names are (a shorter
+ * name first): enough to order most folded procedures by name without keeping the names.
+ */
+export function codeSymbolNameKey(r: Reader, symbol: CodeSymbol): number {
+  const end = Math.min(r.u16(symbol.recordOffset) + 2 + symbol.recordOffset, r.length);
+  const at = symbol.recordOffset + (symbol.kind === 'procedure' ? 39 : 25);
+  let key = 0;
+  let ended = false;
+  for (let k = 0; k < 6; k++) {
+    const b = ended || at + k >= end ? 0 : r.bytes[at + k]!;
+    if (b === 0) ended = true;
+    key = key * 256 + b;
+  }
+  return key;
 }
 
 /** A range of an inlined call's code, with the inlinee's source line there (offsets relative to the procedure start). */

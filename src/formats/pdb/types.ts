@@ -258,6 +258,79 @@ export class TypeNames {
     }
   }
 
+  /**
+   * A procedure's declaration as DIA makes one up for a function no decorated name describes
+   * (a static function: "static void setSBCS(struct threadmbcinfostruct *)"): "static", the return
+   * type, the name and the parameters in DIA's spelling (diaTypeName). A record with no type gives
+   * "static  name()", as DIA's empty return type does. undefined when a type cannot be named.
+   */
+  staticDeclaration(name: string, functionType: number): string | undefined {
+    if (functionType === 0) return `static  ${name}()`;
+    const rec = this.tpi.record(functionType);
+    if (!rec || rec.leaf !== LF.PROCEDURE) return undefined;
+    const r = this.tpi.reader;
+    const ret = this.diaTypeName(r.u32(rec.at), 0);
+    const params = this.diaArguments(r.u32(rec.at + 8), 0);
+    return ret === undefined || params === undefined ? undefined : `static ${ret} ${name}(${params.join(', ')})`;
+  }
+
+  private diaArguments(argList: number, depth: number): string[] | undefined {
+    const args = this.tpi.record(argList);
+    if (!args || args.leaf !== LF.ARGLIST) return undefined;
+    const r = this.tpi.reader;
+    const count = r.u32(args.at);
+    if (args.at + 4 + count * 4 > args.end) return undefined;
+    const names: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const t = r.u32(args.at + 4 + i * 4);
+      const name = t === 0 ? '...' : this.diaTypeName(t, depth + 1);
+      if (name === undefined) return undefined;
+      names.push(name);
+    }
+    return names;
+  }
+
+  /**
+   * A type as DIA spells it in made-up declarations: "struct _CONTEXT *", "const char *",
+   * "char * *", and a function type as nothing at all (a function pointer is " *").
+   */
+  diaTypeName(index: number, depth = 0): string | undefined {
+    if (depth > MAX_TYPE_DEPTH) return undefined;
+    if (index < 0x1000) return simpleTypeName(index);
+    const rec = this.tpi.record(index);
+    if (!rec) return undefined;
+    const r = this.tpi.reader;
+    switch (rec.leaf) {
+      case LF.MODIFIER: {
+        const inner = this.diaTypeName(r.u32(rec.at), depth + 1);
+        const attr = r.u16(rec.at + 4);
+        if (inner === undefined) return undefined;
+        const quals = `${attr & 1 ? 'const ' : ''}${attr & 2 ? 'volatile ' : ''}`;
+        return this.tpi.record(r.u32(rec.at))?.leaf === LF.POINTER ? inner + qualifiers(attr & 1, attr & 2) : quals + inner;
+      }
+      case LF.POINTER: {
+        const attr = r.u32(rec.at + 4);
+        const mode = (attr >>> 5) & 7;
+        const inner = this.diaTypeName(r.u32(rec.at), depth + 1);
+        return inner === undefined ? undefined : `${inner} ${mode === 1 ? '&' : mode === 4 ? '&&' : '*'}${qualifiers(attr & (1 << 10), attr & (1 << 9))}`;
+      }
+      case LF.PROCEDURE:
+      case LF.MFUNCTION:
+        return '';
+      case LF.CLASS:
+      case LF.STRUCTURE:
+      case LF.INTERFACE:
+      case LF.UNION:
+      case LF.ENUM: {
+        const name = this.udtName(index);
+        const keyword = rec.leaf === LF.CLASS ? 'class' : rec.leaf === LF.STRUCTURE ? 'struct' : rec.leaf === LF.INTERFACE ? 'interface' : rec.leaf === LF.UNION ? 'union' : 'enum';
+        return name === undefined ? undefined : `${keyword} ${name}`;
+      }
+      default:
+        return undefined;
+    }
+  }
+
   /** A type as the undecorator writes it: "wchar_t const * const", "bool (*)(void *)", "std::string const &". */
   typeName(index: number, depth = 0): string | undefined {
     if (depth > MAX_TYPE_DEPTH) return undefined;
