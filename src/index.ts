@@ -27,4 +27,6 @@ export { renderKf } from './report/kf.js';
 export { renderDps, dpsJson } from './report/dps.js';
 export { renderBreakpad, renderBreakpadMachine } from './report/breakpad.js';
 export { toJson } from './report/json.js';
+export { renderHtml, renderDpsHtml, REPORT_CSP, type HtmlOptions } from './report/html.js';
+export { escapeHtml } from './report/html-markup.js';
 export type { ImageFileOpener } from './images/module-images.js';

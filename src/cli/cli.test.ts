@@ -28,6 +28,22 @@ test('no argument: the bundled sample (a real stack overflow) is analysed', () =
   assert.match(r.stdout, /crashme\.exe \+ 0xa6a7/);
 });
 
+test('--format html: one document on stdout for the sample; --all-frames lists every frame; dps -f html', () => {
+  const r = stackhog('--format', 'html');
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stdout.startsWith('<!doctype html>') && r.stdout.trimEnd().endsWith('</html>'));
+  assert.match(r.stdout, /<title>stackhog: stack_exhaustion\.dmp<\/title>/);
+  assert.match(r.stdout, /data-kind="stack_overflow"/);
+  assert.equal([...r.stdout.matchAll(/<details>/g)].length, 1);
+  const all = stackhog('--format', 'html', '--all-frames');
+  assert.equal([...all.stdout.matchAll(/<details>/g)].length, 0);
+  const text = stackhog('--all-frames');
+  assert.ok(text.stdout.split('\n').length > 700);
+  const dps = stackhog('dps', repoPath('test-data', 'windbg', 'blog-dps.txt'), '--lm', repoPath('test-data', 'windbg', 'blog-lm.txt'), '-f', 'html');
+  assert.equal(dps.status, 0, dps.stderr);
+  assert.match(dps.stdout, /<svg class="stack-map"/);
+});
+
 test('minidump2 with symbols: the crashing thread has the names, files and lines of Breakpad\'s own expected output', needsCorpus, () => {
   const reference = parseBreakpadOutput(readFileSync(corpusPath('breakpad', 'minidump2.stackwalk.out'), 'utf8'));
   const expected = reference.threads[reference.crashed!]!;

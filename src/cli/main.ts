@@ -20,6 +20,7 @@ import { loadPdbSymbols } from '../symbolize/pdb-symbols.js';
 import { dumpSymsInput } from '../symbolize/dump-syms-input.js';
 import { findingJson, toJson } from '../report/json.js';
 import { renderKf } from '../report/kf.js';
+import { renderDpsHtml, renderHtml } from '../report/html.js';
 import { renderBreakpad, renderBreakpadMachine } from '../report/breakpad.js';
 import { dpsJson, renderDps } from '../report/dps.js';
 import { renderFindings, renderText } from '../report/text.js';
@@ -35,8 +36,9 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 interface DumpOptions {
   symbols: string[];
   modules: string[];
-  format: 'text' | 'json' | 'kf' | 'breakpad' | 'breakpad-machine';
+  format: 'text' | 'json' | 'kf' | 'html' | 'breakpad' | 'breakpad-machine';
   threads: 'all' | 'crashed';
+  allFrames: boolean;
   maxFrames: number;
   pretty: boolean;
   start: bigint[] | undefined;
@@ -61,7 +63,7 @@ type DumpFlags = Omit<DumpOptions, RepeatableFlag | 'symbolPathGiven'> & Partial
 
 interface DpsOptions {
   lm: string | undefined;
-  format: 'kf' | 'json';
+  format: 'kf' | 'json' | 'html';
   start: bigint[] | undefined;
   pretty: boolean;
 }
@@ -132,8 +134,9 @@ function program(setJob: (job: Job) => void): Command {
     .addOption(new Option('--symbol-path <path>', "WinDbg's symbol path: dirs, srv*<cache>*<url>, cache*<dir>, separated by ';'").env('_NT_SYMBOL_PATH'))
     .option('--symbol-cache-dir <dir>', `where servers without a cache of their own keep downloads (default: ${defaultSymbolCacheDir()})`)
     .option('--symbol-timeout <seconds>', 'give up a symbol-server request silent for this long', positiveInt, 30)
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'kf', 'breakpad', 'breakpad-machine']).default('text'))
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'kf', 'html', 'breakpad', 'breakpad-machine']).default('text'))
     .addOption(new Option('--threads <which>', 'threads to report').choices(['all', 'crashed']).default('all'))
+    .option('--all-frames', 'list every frame of a recursion run (text, kf and html fold the repeats by default)', false)
     .option('--max-frames <n>', 'stop each walk after this many frames', positiveInt, defaultWalkOptions.maxFrames)
     .option('--start <regs>', `walk the crashing thread from these registers instead of its context: ${START_FORMS}`, startValues)
     .option('--timeout <seconds>', 'wall-clock budget for the whole analysis; what is left is reported as partial', positiveInt, 120)
@@ -164,7 +167,7 @@ function program(setJob: (job: Job) => void): Command {
     .description("rebuild a stack from WinDbg's dps/dds/dqs output (and optionally lm), printed as kf")
     .argument('<file>', 'a text file with the dps output')
     .option('--lm <file>', "a text file with WinDbg's lm output (module ranges)")
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['kf', 'json']).default('kf'))
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['kf', 'json', 'html']).default('kf'))
     .option('--start <regs>', `start there instead of the best chain found: ${START_FORMS}`, startValues)
     .option('--no-pretty', 'compact JSON')
     .showHelpAfterError()
@@ -295,10 +298,12 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
       : opts.format === 'json'
         ? JSON.stringify(toJson(analysis, { threads: opts.threads }), null, opts.pretty ? 2 : undefined) + '\n'
         : opts.format === 'kf'
-          ? renderKf(analysis, { threads: opts.threads })
+          ? renderKf(analysis, { threads: opts.threads, allFrames: opts.allFrames })
           : opts.format === 'text'
-            ? renderText(analysis, { threads: opts.threads })
-            : breakpadOutput(analysis, opts, searched);
+            ? renderText(analysis, { threads: opts.threads, allFrames: opts.allFrames })
+            : opts.format === 'html'
+              ? renderHtml(analysis, { threads: opts.threads, allFrames: opts.allFrames, source: path })
+              : breakpadOutput(analysis, opts, searched);
     await writeOut(output);
     for (const w of [...symbols.warnings, ...servers.notes, ...analysis.notes]) process.stderr.write(`stackhog: note: ${w}\n`);
     for (const l of analysis.limits) process.stderr.write(`stackhog: limit: ${l}\n`);
@@ -350,7 +355,8 @@ async function runDps(path: string, opts: DpsOptions): Promise<number> {
     process.stderr.write(`stackhog: ${path}: no dps/dds/dqs lines (address, value) found\n`);
     return ExitCode.BadInput;
   }
-  const output = opts.format === 'json' ? JSON.stringify(dpsJson(analysis), null, opts.pretty ? 2 : undefined) + '\n' : renderDps(analysis, path);
+  const output =
+    opts.format === 'json' ? JSON.stringify(dpsJson(analysis), null, opts.pretty ? 2 : undefined) + '\n' : opts.format === 'html' ? renderDpsHtml(analysis, path) : renderDps(analysis, path);
   await writeOut(output);
   return ExitCode.Ok;
 }

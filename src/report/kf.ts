@@ -1,4 +1,6 @@
-import type { Analysis, KfRow } from '../analyze/types.js';
+import type { Analysis, KfRow, ThreadReport } from '../analyze/types.js';
+import { foldedRunText, foldedRuns } from './runs.js';
+import { printable } from './text.js';
 import { pointerWidth, type Cpu } from '../model/cpu.js';
 import { registerValue, type StackFrame } from '../unwind/frame.js';
 import { windbgModuleName } from '../symbolize/module-name.js';
@@ -65,12 +67,27 @@ export function kfModuleTotals(rows: readonly KfRow[]): KfModuleTotal[] {
     .sort((a, b) => (b.bytes > a.bytes ? 1 : b.bytes < a.bytes ? -1 : a.module.localeCompare(b.module)));
 }
 
-/** The listing itself: a header and one line per row, as WinDbg's `kf` prints it. */
-export function renderKfRows(rows: readonly KfRow[], width: 4 | 8): string[] {
+/** Rows a report folds into one line: rows[firstRow..lastRow], described by `text`. */
+export interface KfFold {
+  readonly firstRow: number;
+  readonly lastRow: number;
+  readonly text: string;
+}
+
+/** The listing itself: a header and one line per row, as WinDbg's `kf` prints it (folded rows as one line). */
+export function renderKfRows(rows: readonly KfRow[], width: 4 | 8, folds: readonly KfFold[] = []): string[] {
   const frameWidth = width === 8 ? 17 : 8;
   const header = width === 8 ? '  Memory  Child-SP          RetAddr           Call Site' : '  Memory  ChildEBP RetAddr  ';
   const out = [header];
-  for (const r of rows) {
+  const foldAt = new Map(folds.map((f) => [f.firstRow, f]));
+  for (let i = 0; i < rows.length; i++) {
+    const fold = foldAt.get(i);
+    if (fold) {
+      out.push(`     ... ${fold.text}`);
+      i = fold.lastRow;
+      continue;
+    }
+    const r = rows[i]!;
     if (r.inline) {
       out.push(`${''.padStart(8)} ${'(Inline)'.padEnd(frameWidth)} ${'--------'.padEnd(frameWidth)} ${r.location}`);
       continue;
@@ -93,7 +110,7 @@ export function renderKfTotals(rows: readonly KfRow[]): string[] {
 }
 
 /** `--format kf` for a dump: each thread as WinDbg's `kf` lists it, with per-module totals. */
-export function renderKf(analysis: Analysis, options: { threads?: 'all' | 'crashed' } = {}): string {
+export function renderKf(analysis: Analysis, options: { threads?: 'all' | 'crashed'; allFrames?: boolean } = {}): string {
   const out: string[] = [];
   const crashed = analysis.crashingThreadIndex;
   const order = analysis.threads.map((_, i) => i).filter((i) => options.threads !== 'crashed' || i === crashed);
@@ -104,9 +121,25 @@ export function renderKf(analysis: Analysis, options: { threads?: 'all' | 'crash
     const rows = kfRowsForFrames(t.frames, cpu);
     if (out.length > 0) out.push('');
     out.push(`Thread ${i}${i === crashed ? ' (crashed)' : ''} id 0x${t.thread.id.toString(16)}${t.thread.name ? ` "${t.thread.name}"` : ''}`);
-    out.push(...renderKfRows(rows, pointerWidth(cpu)));
+    out.push(...renderKfRows(rows, pointerWidth(cpu), options.allFrames ? [] : kfFolds(t)));
     const totals = renderKfTotals(rows);
     if (totals.length > 0) out.push('', ...totals);
   }
-  return out.join('\n') + '\n';
+  return out.map(printable).join('\n') + '\n';
+}
+
+/** A thread's folded recursion runs as row ranges of kfRowsForFrames (each frame's inline rows come first). */
+function kfFolds(t: ThreadReport): KfFold[] {
+  const firstRow: number[] = [];
+  let row = 0;
+  for (const f of t.frames) {
+    firstRow.push(row);
+    row += (f.symbol?.inlines.length ?? 0) + 1;
+  }
+  firstRow.push(row);
+  return foldedRuns(t).map((run) => ({
+    firstRow: firstRow[run.first]!,
+    lastRow: firstRow[run.last + 1]! - 1,
+    text: `frames ${run.first}–${run.last}: ${foldedRunText(run)} (--all-frames lists them)`,
+  }));
 }

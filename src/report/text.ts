@@ -6,11 +6,14 @@ import type { StackFrame } from '../unwind/frame.js';
 import { moduleName } from '../symbolize/module-name.js';
 import { hexPad, registerLines, trustDescription } from './format.js';
 import { baseName } from '../symbolize/symbol-store.js';
+import { foldedRunText, foldedRuns, foldsByFirstFrame, type FoldedRun } from './runs.js';
 
 
 export interface TextOptions {
   /** 'all' (default) or only the crashing thread. */
   readonly threads?: 'all' | 'crashed';
+  /** List every frame of a recursion run instead of folding its repeats into one line. */
+  readonly allFrames?: boolean;
 }
 
 /** A human report close to Breakpad's minidump_stackwalk, so its users can read it at once. */
@@ -56,7 +59,7 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
     const state = analysis.kernel ? 'bugcheck' : analysis.crash ? 'crashed' : 'requested dump, did not crash';
     out.push(`Thread ${crashedIndex} (${state})${threadLabel(t)}`);
     if (analysis.kernel) out.push(`    Walked from ${analysis.kernel.walkedFrom}`);
-    out.push(...renderStack(t, t.context?.cpu ?? sys.cpu));
+    out.push(...renderStack(t, t.context?.cpu ?? sys.cpu, options.allFrames ?? false));
     out.push(...renderUsage(t, t.context?.cpu ?? sys.cpu));
   }
   if (options.threads !== 'crashed') {
@@ -64,7 +67,7 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
       if (i === crashedIndex) return;
       out.push('');
       out.push(`Thread ${i}${threadLabel(t)}`);
-      out.push(...renderStack(t, t.context?.cpu ?? sys.cpu));
+      out.push(...renderStack(t, t.context?.cpu ?? sys.cpu, options.allFrames ?? false));
       out.push(...renderUsage(t, t.context?.cpu ?? sys.cpu));
     });
   }
@@ -93,7 +96,8 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
     out.push('Limits (the report is partial there):');
     for (const l of analysis.limits) out.push(`  limit: ${l}`);
   }
-  return out.join('\n') + '\n';
+  // Every line through printable: a dump's strings cannot move the cursor or recolour a terminal.
+  return out.map(printable).join('\n') + '\n';
 }
 
 /** What `!analyze -v` users look for first: the stop code, its parameters in words, the culprit, the bucket. */
@@ -157,9 +161,14 @@ function renderCrashpad(analysis: Analysis): string[] {
   return out;
 }
 
-/** Text the dump's writer chose, with control characters escaped: one line each, no terminal escapes. */
-function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+/**
+ * Text the dump's writer chose, with control characters escaped (one line each, no terminal
+ * escapes) and Unicode's bidirectional controls shown as escapes (they would reorder what follows).
+ */
+export function printable(text: string): string {
+  return text
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A PE TimeDateStamp in UTC; many Windows images carry a build hash instead of a time (reproducible builds). */
@@ -212,27 +221,41 @@ function renderUsage(t: ThreadReport, cpu: Cpu): string[] {
   return out;
 }
 
-function renderStack(t: ThreadAnalysis, cpu: Cpu): string[] {
+function renderStack(t: ThreadAnalysis, cpu: Cpu, allFrames: boolean): string[] {
   const out: string[] = [];
   if (t.frames.length === 0) {
     out.push(' <no frames>');
     return out;
   }
-  displayFrames(t.frames).forEach((entry, n) => {
-    if (entry.frame.afterGap && !entry.inline) out.push('    --- the walk stopped above; the frames below were rebuilt from the raw stack ---');
-    out.push(`${String(n).padStart(2)}  ${entry.location}`);
-    if (entry.inline) {
-      out.push(' ');
-      out.push('    Found by: inline record');
-    } else {
+  const report = t as Partial<ThreadReport>;
+  const folds = allFrames || !report.recursion || !report.usage ? new Map<number, FoldedRun>() : foldsByFirstFrame(foldedRuns(report as ThreadReport));
+  let n = 0;
+  for (let i = 0; i < t.frames.length; i++) {
+    const fold = folds.get(i);
+    if (fold) {
+      const shown = displayFrames(t.frames.slice(fold.first, fold.last + 1)).length;
+      out.push(`    ... frames ${n}–${n + shown - 1}: ${foldedRunText(fold)} (--all-frames lists them)`);
+      n += shown;
+      i = fold.last;
+      continue;
+    }
+    for (const entry of displayFrames([t.frames[i]!])) {
+      if (entry.frame.afterGap && !entry.inline) out.push('    --- the walk stopped above; the frames below were rebuilt from the raw stack ---');
+      out.push(`${String(n).padStart(2)}  ${entry.location}`);
+      n++;
+      if (entry.inline) {
+        out.push(' ');
+        out.push('    Found by: inline record');
+        continue;
+      }
       out.push(...frameRegisterLines(entry.frame, cpu));
       out.push(`    Found by: ${trustDescription(entry.frame)}`);
-      const memory = (t as Partial<ThreadReport>).frameMemory?.[t.frames.indexOf(entry.frame)];
+      const memory = report.frameMemory?.[i];
       if (memory && (!memory.module || memory.executable === false)) out.push(`    Memory: ${describeMemory(memory)}`);
       const fixed = entry.frame.fixedAllocation;
       if (fixed !== undefined && fixed > 0) out.push(`    Prologue allocates 0x${fixed.toString(16)} bytes of locals`);
     }
-  });
+  }
   if (t.truncated) out.push(`    (walk stopped at the ${t.stoppedBy === 'time' ? 'time budget' : 'frame limit'})`);
   const r = (t as Partial<ThreadReport>).reconstruction;
   if (r) {
