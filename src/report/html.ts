@@ -259,6 +259,16 @@ function stackMap(t: ThreadReport, cpu: Cpu, colour: (module: string) => string,
     const end = f.sp + BigInt(size);
     parts.push(rect(f.sp, end, colour(key.module), `frame ${i}: ${key.function}, 0x${size.toString(16)} bytes at ${hexPad(f.sp, digits)}`, f.afterGap ? 'frame rebuilt' : 'frame'));
   });
+  // A recursion run tall enough to label says so inside its bands.
+  for (const r of t.recursion) {
+    const last = t.frames[r.start + r.length - 1];
+    const lastSize = t.usage.frames[r.start + r.length - 1]?.size;
+    if (!last || lastSize === undefined) continue;
+    const y0 = y(last.sp + BigInt(lastSize));
+    const y1 = y(t.frames[r.start]!.sp);
+    if (y1 - y0 < 16) continue;
+    parts.push(html`<text class="run" x="6" y="${((y0 + y1) / 2 + 4).toFixed(2)}" style="fill:#fff;font-weight:bold">recursion ×${r.repeats}</text>`);
+  }
   const marks: { at: number; text: string; cls: string }[] = [];
   const mark = (address: bigint, text: string, cls = ''): void => {
     marks.push({ at: y(address), text, cls });
