@@ -25,6 +25,7 @@ import { frameFunctionKey, measureStack } from './stack-usage.js';
 import { ModuleImages } from '../images/module-images.js';
 import { explainKernelCrash, withKernelFindings } from './kernel-crash.js';
 import type { Analysis, AnalyzeOptions, CrashInfo, ThreadAnalysis, ThreadReport, WalkEnvironment } from './types.js';
+import { crashSignature, signatureMatcher } from './signature.js';
 
 function unwinderFor(cpu: Cpu): CpuUnwinder | undefined {
   switch (cpu) {
@@ -146,8 +147,10 @@ export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions =
   const crashedThread = crashingThreadIndex === undefined ? undefined : threads[crashingThreadIndex];
   const kernel = explainKernelCrash(snapshot, crashedThread?.frames ?? [], exception?.address, options.notCulprits);
   const allFindings = kernel ? withKernelFindings(findings, kernel, crashedThread) : findings;
+  const matcher = options.signatureRules ? signatureMatcher(options.signatureRules) : undefined;
   return {
     kernel,
+    signature: crashSignature({ kernel, crashingThreadIndex, threads }, matcher),
     snapshot,
     crash,
     crashingThreadIndex,

@@ -11,6 +11,7 @@ import type { StackFrame } from '../unwind/frame.js';
 import type { CodeReader, WalkOptions } from '../unwind/walker.js';
 import type { Finding } from './findings.js';
 import type { Recursion } from './recursion.js';
+import type { SignatureRules } from './signature-rules.js';
 import type { StartRegisters } from './start.js';
 
 export interface AnalyzeOptions {
@@ -30,6 +31,24 @@ export interface AnalyzeOptions {
   readonly maxStackBytes?: number;
   /** Kernel dumps: modules never named as the probable cause (default DEFAULT_NOT_CULPRITS). */
   readonly notCulprits?: readonly string[];
+  /** The frames crash signatures skip or keep as a prefix (default DEFAULT_SIGNATURE_RULES). */
+  readonly signatureRules?: SignatureRules;
+}
+
+export type SignatureRole = 'skipped' | 'prefix' | 'signature';
+
+export interface SignatureFrame {
+  /** Index into the thread's frames. */
+  readonly index: number;
+  readonly name: string;
+  readonly role: SignatureRole;
+}
+
+/** One stable string per bug (analyze/signature.ts), with the frames that made it. */
+export interface CrashSignature {
+  readonly signature: string;
+  /** The frames looked at, in order, with what each did; empty for a kernel dump's bucket. */
+  readonly frames: readonly SignatureFrame[];
 }
 
 export interface CrashInfo {
@@ -236,6 +255,8 @@ export interface Analysis {
   readonly limits: readonly string[];
   /** For a Windows kernel dump: the bugcheck explained, the probable culprit and the bucket. */
   readonly kernel?: KernelCrash | undefined;
+  /** The crash signature: the same bug in different dumps gets the same one. */
+  readonly signature: CrashSignature;
 }
 
 /** What every thread's walk shares. */

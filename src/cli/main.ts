@@ -3,20 +3,18 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { readFileSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { analyze, DEFAULT_MAX_STACK_BYTES } from '../analyze/process.js';
 import type { Analysis } from '../analyze/types.js';
 import { analyzeDps } from '../analyze/windbg-stack.js';
 import { listingKind } from '../formats/windbg-text/index.js';
-import { DEFAULT_NOT_CULPRITS } from '../analyze/kernel-crash.js';
 import { FormatError, OptionError } from '../io/errors.js';
-import { FileDirectories, symstorePathsOnly } from '../node/directories.js';
-import { defaultSymbolCacheDir, SymbolServers, type SymbolServerConfig } from '../node/symbol-server.js';
-import { DEFAULT_MAX_STREAM_BYTES, openDumpSource, openFileSource, StreamTooLargeError } from '../node/file-source.js';
+import { DumpOpenError, DumpSession, type DumpRun } from '../node/dump-session.js';
+import { runBatch } from './batch.js';
+import { positiveInt, sessionSettings, withAnalysisOptions, type AnalysisFlags } from './analysis-options.js';
+import { DEFAULT_MAX_STREAM_BYTES, openFileSource, StreamTooLargeError } from '../node/file-source.js';
 import { PdbFile } from '../formats/pdb/index.js';
 import { PeImage } from '../formats/pe/index.js';
 import { writeDumpSyms } from '../symbolize/dump-syms.js';
 import { fileBytes } from '../images/module-images.js';
-import { loadPdbSymbols } from '../symbolize/pdb-symbols.js';
 import { dumpSymsInput } from '../symbolize/dump-syms-input.js';
 import { findingJson, toJson } from '../report/json.js';
 import { renderKf } from '../report/kf.js';
@@ -24,37 +22,27 @@ import { renderDpsHtml, renderHtml } from '../report/html.js';
 import { renderBreakpad, renderBreakpadMachine } from '../report/breakpad.js';
 import { dpsJson, renderDps } from '../report/dps.js';
 import { renderFindings, renderText } from '../report/text.js';
-import { SymbolStoreProvider } from '../symbolize/store-provider.js';
-import { isHttpUrl, parseSymbolPath } from '../symbolize/symbol-path.js';
+import { isHttpUrl } from '../symbolize/symbol-path.js';
 import type { StartRegisters } from '../analyze/start.js';
-import { defaultWalkOptions } from '../unwind/walker.js';
 import { ExitCode } from './exit-codes.js';
 
 const SAMPLE = fileURLToPath(new URL('../../samples/stack_exhaustion.dmp', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-interface DumpOptions {
+interface DumpOptions extends AnalysisFlags {
   symbols: string[];
   modules: string[];
+  notCulprit: string[];
+  symbolServer: string[];
   format: 'text' | 'json' | 'kf' | 'html' | 'breakpad' | 'breakpad-machine';
   threads: 'all' | 'crashed';
   allFrames: boolean;
-  maxFrames: number;
   pretty: boolean;
   start: bigint[] | undefined;
   findingsOnly: boolean;
-  timeout: number;
-  maxStackBytes: number;
-  symbolCache: number;
   maxStreamBytes: number;
-  notCulprit: string[];
-  symbolServer: string[];
-  /** WinDbg's symbol path syntax; from _NT_SYMBOL_PATH when not given. */
-  symbolPath: string | undefined;
   /** Whether --symbol-path was given on the command line (not taken from the environment). */
   symbolPathGiven: boolean;
-  symbolCacheDir: string | undefined;
-  symbolTimeout: number;
 }
 
 /** Repeatable options have no default, so --help shows no empty `[]`: absent is undefined. */
@@ -66,16 +54,6 @@ interface DpsOptions {
   format: 'kf' | 'json' | 'html';
   start: bigint[] | undefined;
   pretty: boolean;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 const START_FORMS = "'ebp,esp,eip' (x86), 'rsp,rip' (x64), 'sp,pc' or 'fp,sp,pc' (ARM64)";
@@ -124,26 +102,17 @@ async function checkDirectories(option: string, dirs: readonly string[]): Promis
 }
 
 function program(setJob: (job: Job) => void): Command {
-  const root = new Command()
-    .name('stackhog')
-    .description('Stack forensics for crash dumps: walks every thread of a minidump or the bugcheck thread of a Windows kernel dump, measures who used the stack and explains the crash.')
-    .argument('[dump]', "minidump or Windows kernel dump (MEMORY.DMP, Minidump\\*.dmp); '-' reads it from stdin (default: a bundled sample, a real stack overflow)")
-    .option('-s, --symbols <dir>', 'symbol directory: Breakpad .sym store, symstore or flat PDBs, symstore images (repeatable; first hit wins)', collect)
-    .option('-m, --modules <dir>', 'directory of module images (.exe/.dll), flat or symbol-server layout (repeatable)', collect)
-    .option('--symbol-server <url>', 'symbol server (SymSrv over HTTP) for PDBs and images, after every directory (repeatable)', collect)
-    .addOption(new Option('--symbol-path <path>', "WinDbg's symbol path: dirs, srv*<cache>*<url>, cache*<dir>, separated by ';'").env('_NT_SYMBOL_PATH'))
-    .option('--symbol-cache-dir <dir>', `where servers without a cache of their own keep downloads (default: ${defaultSymbolCacheDir()})`)
-    .option('--symbol-timeout <seconds>', 'give up a symbol-server request silent for this long', positiveInt, 30)
+  const root = withAnalysisOptions(
+    new Command()
+      .name('stackhog')
+      .description('Stack forensics for crash dumps: walks every thread of a minidump or the bugcheck thread of a Windows kernel dump, measures who used the stack and explains the crash.')
+      .argument('[dump]', "minidump or Windows kernel dump (MEMORY.DMP, Minidump\\*.dmp); '-' reads it from stdin (default: a bundled sample, a real stack overflow)"),
+  )
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'kf', 'html', 'breakpad', 'breakpad-machine']).default('text'))
     .addOption(new Option('--threads <which>', 'threads to report').choices(['all', 'crashed']).default('all'))
     .option('--all-frames', 'list every frame of a recursion run (text, kf and html fold the repeats by default)', false)
-    .option('--max-frames <n>', 'stop each walk after this many frames', positiveInt, defaultWalkOptions.maxFrames)
     .option('--start <regs>', `walk the crashing thread from these registers instead of its context: ${START_FORMS}`, startValues)
-    .option('--timeout <seconds>', 'wall-clock budget for the whole analysis; what is left is reported as partial', positiveInt, 120)
-    .option('--max-stack-bytes <n>', 'load and search at most this many bytes of each thread stack', positiveInt, DEFAULT_MAX_STACK_BYTES)
-    .option('--symbol-cache <files>', 'symbol files kept indexed in memory at once', positiveInt, 256)
     .option('--max-stream-bytes <n>', 'a dump read from stdin or a pipe is held in memory: refuse one larger than this (files are never read whole)', positiveInt, DEFAULT_MAX_STREAM_BYTES)
-    .option('--not-culprit <name>', 'kernel dumps: never name this module as the probable cause (repeatable; adds to the kernel, HAL and framework list)', collect)
     .option('--findings-only', 'print only the findings (stack overflow, recursion, code outside modules, ...)')
     .option('--no-pretty', 'compact JSON')
     .version(`stackhog ${VERSION}`, '-V, --version', 'print the version')
@@ -173,6 +142,29 @@ function program(setJob: (job: Job) => void): Command {
     .showHelpAfterError()
     .exitOverride()
     .action((file: string, opts: DpsOptions) => setJob(() => runDps(file, opts)));
+  withAnalysisOptions(
+    root
+      .command('signature')
+      .description('print the crash signature: the same bug in different dumps gets the same one')
+      .argument('<dump>', 'minidump or Windows kernel dump'),
+  )
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .showHelpAfterError()
+    .exitOverride()
+    .action((dump: string, flags: AnalysisFlags & { format: 'text' | 'json' }) => setJob(() => runSignature(dump, flags)));
+  withAnalysisOptions(
+    root
+      .command('batch')
+      .description('analyse many dumps on worker threads: one JSON line per dump in --out, then a summary by signature')
+      .argument('<inputs...>', 'directories (their dump files, recursively), globs or dump files'),
+  )
+    .requiredOption('-o, --out <file>', 'the JSON Lines output (one --format json document per dump, with path; error when it failed)')
+    .option('-j, --jobs <n>', 'worker threads (default: the CPUs)', positiveInt)
+    .option('--resume', 'keep the lines already in --out and analyse only the dumps not in it')
+    .addOption(new Option('--threads <which>', 'threads in each document').choices(['all', 'crashed']).default('all'))
+    .showHelpAfterError()
+    .exitOverride()
+    .action((inputs: string[], flags: AnalysisFlags & { out: string; jobs?: number; resume?: boolean; threads: 'all' | 'crashed' }) => setJob(() => runBatchCommand(inputs, flags)));
   root
     .command('dump-syms')
     .description("write a Breakpad .sym for a PDB, as Breakpad's dump_syms does; the image adds INFO CODE_ID and, for x64, STACK CFI")
@@ -260,37 +252,20 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
   await checkDirectories('--modules', opts.modules);
   for (const url of opts.symbolServer) if (!isHttpUrl(url)) throw new CliError(`--symbol-server ${url}: not an http:// or https:// URL (a directory is --symbols)`, ExitCode.Usage);
   const path = dump ?? sample(opts);
-  let file;
+  const session = new DumpSession(await sessionSettings(opts, process.stderr));
   try {
-    file = await openDumpSource(path, opts.maxStreamBytes);
-  } catch (e) {
-    if (e instanceof StreamTooLargeError) throw e;
-    throw cannotOpen(path, e);
-  }
-  const sources = symbolSources(opts);
-  const dirs = new FileDirectories(sources.directories);
-  const imageDirs = new FileDirectories(opts.modules);
-  // No request at all unless a server was configured (--symbol-server, --symbol-path, _NT_SYMBOL_PATH).
-  const servers = new SymbolServers(sources.servers, {
-    timeoutMs: opts.symbolTimeout * 1000,
-    defaultCache: opts.symbolCacheDir ?? defaultSymbolCacheDir(),
-    progress: process.stderr,
-  });
-  try {
-    const symbols = new SymbolStoreProvider(dirs.openers, opts.symbolCache, { servers: servers.openers, pdbLoader: loadPdbSymbols });
-    const searched = sources.directories.length > 0 || sources.servers.length > 0;
-    const analysis = await analyze(file.source, {
-      // Only a given store is searched: rust-minidump's missing_symbols means "looked for and not found".
-      ...(searched ? { symbols } : {}),
-      images: [...imageDirs.openers, ...dirs.openers.map(symstorePathsOnly), ...servers.openers],
-      walk: { maxFrames: opts.maxFrames },
-      timeoutMs: opts.timeout * 1000,
-      maxStackBytes: opts.maxStackBytes,
-      ...(opts.notCulprit.length > 0 ? { notCulprits: [...DEFAULT_NOT_CULPRITS, ...opts.notCulprit] } : {}),
-      ...(opts.start ? { start: startRegisters(opts.start) } : {}),
-      // Breakpad stops where its walk stops: no frames rebuilt from the raw stack.
-      ...(opts.format.startsWith('breakpad') ? { reconstruct: false } : {}),
-    });
+    let run: DumpRun;
+    try {
+      run = await session.analyzeFile(path, {
+        ...(opts.start ? { start: startRegisters(opts.start) } : {}),
+        // Breakpad stops where its walk stops: no frames rebuilt from the raw stack.
+        ...(opts.format.startsWith('breakpad') ? { reconstruct: false } : {}),
+        maxStreamBytes: opts.maxStreamBytes,
+      });
+    } catch (e) {
+      throw e instanceof DumpOpenError ? cannotOpen(path, e.cause) : e;
+    }
+    const { analysis } = run;
     const output = opts.findingsOnly
       ? opts.format === 'json'
         ? JSON.stringify({ findings: analysis.findings.map((f) => findingJson(f, analysis.snapshot.system.cpu)) }, null, opts.pretty ? 2 : undefined) + '\n'
@@ -303,33 +278,66 @@ async function runDump(dump: string | undefined, opts: DumpOptions): Promise<num
             ? renderText(analysis, { threads: opts.threads, allFrames: opts.allFrames })
             : opts.format === 'html'
               ? renderHtml(analysis, { threads: opts.threads, allFrames: opts.allFrames, source: path })
-              : breakpadOutput(analysis, opts, searched);
+              : breakpadOutput(analysis, opts, run.searched);
     await writeOut(output);
-    for (const w of [...symbols.warnings, ...servers.notes, ...analysis.notes]) process.stderr.write(`stackhog: note: ${w}\n`);
-    for (const l of analysis.limits) process.stderr.write(`stackhog: limit: ${l}\n`);
-    if (analysis.warnings.length > 0) {
-      for (const w of analysis.warnings) process.stderr.write(`stackhog: ${w}\n`);
-      return ExitCode.BadInput;
-    }
-    return analysis.limits.length > 0 ? ExitCode.Limit : ExitCode.Ok;
+    return reportRun(run);
   } finally {
-    await Promise.all([file.close(), dirs.close(), imageDirs.close(), servers.close()]);
+    await session.close();
   }
 }
 
-/** Symbol directories (--symbols, then the symbol path's) and servers (--symbol-server, then the symbol path's). */
-function symbolSources(opts: DumpOptions): { directories: string[]; servers: SymbolServerConfig[] } {
-  const path = parseSymbolPath(opts.symbolPath ?? '');
-  return {
-    directories: [...opts.symbols, ...path.flatMap((e) => (e.kind === 'directory' ? [e.path] : []))],
-    servers: [...opts.symbolServer.map((url) => ({ url, caches: [] })), ...path.flatMap((e) => (e.kind === 'server' ? [{ url: e.url, caches: e.caches }] : []))],
-  };
+/** The notes, limits and warnings of a run on stderr; the exit code they give. */
+function reportRun(run: DumpRun): number {
+  const { analysis } = run;
+  for (const w of run.notes) process.stderr.write(`stackhog: note: ${w}\n`);
+  for (const l of analysis.limits) process.stderr.write(`stackhog: limit: ${l}\n`);
+  if (analysis.warnings.length > 0) {
+    for (const w of analysis.warnings) process.stderr.write(`stackhog: ${w}\n`);
+    return ExitCode.BadInput;
+  }
+  return analysis.limits.length > 0 ? ExitCode.Limit : ExitCode.Ok;
 }
 
 /** minidump_stackwalk's output (`-m` for breakpad-machine, `-c` for --threads crashed). */
 function breakpadOutput(analysis: Analysis, opts: DumpOptions, symbolSupplier: boolean): string {
   if (opts.format === 'breakpad-machine') return renderBreakpadMachine(analysis);
   return renderBreakpad(analysis, { symbolSupplier, threads: opts.threads });
+}
+
+async function runSignature(dump: string, flags: AnalysisFlags & { format: 'text' | 'json' }): Promise<number> {
+  await checkDirectories('--symbols', flags.symbols ?? []);
+  await checkDirectories('--modules', flags.modules ?? []);
+  const session = new DumpSession(await sessionSettings(flags, process.stderr));
+  try {
+    const run = await session.analyzeFile(dump, { maxStreamBytes: DEFAULT_MAX_STREAM_BYTES }).catch((e: unknown) => {
+      throw e instanceof DumpOpenError ? cannotOpen(dump, e.cause) : e;
+    });
+    const s = run.analysis.signature;
+    await writeOut(
+      flags.format === 'json'
+        ? JSON.stringify({ signature: s.signature, frames: s.frames.map((f) => ({ frame: f.index, name: f.name, role: f.role })) }, null, 2) + '\n'
+        : s.signature + '\n',
+    );
+    return reportRun(run);
+  } finally {
+    await session.close();
+  }
+}
+
+async function runBatchCommand(inputs: string[], flags: AnalysisFlags & { out: string; jobs?: number; resume?: boolean; threads: 'all' | 'crashed' }): Promise<number> {
+  await checkDirectories('--symbols', flags.symbols ?? []);
+  await checkDirectories('--modules', flags.modules ?? []);
+  const outcome = await runBatch({
+    inputs,
+    out: flags.out,
+    jobs: flags.jobs,
+    resume: flags.resume === true,
+    threads: flags.threads,
+    settings: await sessionSettings(flags, undefined),
+    progress: process.stderr,
+    summary: process.stdout,
+  });
+  return outcome.exit;
 }
 
 async function runDps(path: string, opts: DpsOptions): Promise<number> {

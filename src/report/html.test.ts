@@ -114,7 +114,8 @@ test('folded recursion runs: the first and last cycle stay listed; text fits a s
 });
 
 test('html report of overflow.dmp (mingw, 1,810 frames) with its image: its recursion folded into one expandable row, the overflow finding', async () => {
-  const analysis = await analysed(repoPath('test-data', 'fixtures', 'overflow.dmp'), { images: new FileDirectories([repoPath('test-data', 'fixtures')]).openers });
+  const images = new FileDirectories([repoPath('test-data', 'fixtures')]);
+  const analysis = await analysed(repoPath('test-data', 'fixtures', 'overflow.dmp'), { images: images.openers }).finally(() => images.close());
   const crashed = analysis.threads[analysis.crashingThreadIndex!]!;
   const doc = renderHtml(analysis);
   assert.ok(crashed.frames.length > 1800, `${crashed.frames.length} frames`);
@@ -126,8 +127,9 @@ test('html report of overflow.dmp (mingw, 1,810 frames) with its image: its recu
 
 test('html report of a kernel dump: the bugcheck, its parameters in words, the culprit driver marked in the driver list', needsCorpus, async () => {
   const images = new FileDirectories([corpusPath('external', 'kernel', 'modules')]);
-  const symbols = new SymbolStoreProvider(new FileDirectories([corpusPath('external', 'kernel', 'symbols')]).openers, 16, { pdbLoader: loadPdbSymbols });
-  const analysis = await analysed(corpusPath('external', 'kernel', 'rizin-triage_x64.dmp'), { symbols, images: images.openers }).finally(() => images.close());
+  const symbolDirs = new FileDirectories([corpusPath('external', 'kernel', 'symbols')]);
+  const symbols = new SymbolStoreProvider(symbolDirs.openers, 16, { pdbLoader: loadPdbSymbols });
+  const analysis = await analysed(corpusPath('external', 'kernel', 'rizin-triage_x64.dmp'), { symbols, images: images.openers }).finally(() => Promise.all([images.close(), symbolDirs.close()]));
   const doc = renderHtml(analysis);
   assert.match(doc, /<section id="summary"><h2>Bugcheck<\/h2>/);
   assert.ok(doc.includes(escapeHtml(analysis.kernel!.bucket)));

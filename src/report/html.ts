@@ -136,12 +136,12 @@ ${b.guidance ? html`<dt>Fix pattern</dt><dd>${b.guidance}</dd>` : ''}
 ${k.processName ? html`<dt>Process</dt><dd>${k.processName}</dd>` : ''}
 <dt>Probably caused by</dt><dd>${k.culprit ? html`<strong>${k.culprit.imageName}</strong> (${k.culprit.rule})` : 'no driver outside the skip list is on the crashing stack'}</dd>
 <dt>Rule</dt><dd>${k.culpritRule}</dd>
-<dt>Bucket</dt><dd><code>${k.bucket}</code></dd>
+<dt>Bucket</dt><dd><code>${k.bucket}</code> (the signature)</dd>
 <dt>Walked from</dt><dd>${k.walkedFrom}</dd>
 </dl></section>`;
   }
   const c = analysis.crash;
-  if (!c) return html`<section id="summary"><h2>No crash</h2><p>The dump was requested; no exception is recorded.</p></section>`;
+  if (!c) return html`<section id="summary"><h2>No crash</h2><p>The dump was requested; no exception is recorded.</p><dl class="facts"><dt>Signature</dt><dd><code>${analysis.signature.signature}</code></dd></dl></section>`;
   const cpu = analysis.snapshot.system.cpu;
   return html`<section id="summary"><h2>Crash</h2>
 <p class="reason">${c.reason}</p>
@@ -149,6 +149,7 @@ ${k.processName ? html`<dt>Process</dt><dd>${k.processName}</dd>` : ''}
 <dt>Address</dt><dd><code>${hexPad(c.address, pointerWidth(cpu) * 2)}</code></dd>
 ${c.explanation ? html`<dt>Explanation</dt><dd>${c.explanation}</dd>` : ''}
 ${c.parameters.length > 0 ? html`<dt>Parameters</dt><dd><code>${c.parameters.map((p) => hexPad(p, 16)).join(' ')}</code></dd>` : ''}
+<dt>Signature</dt><dd><code>${analysis.signature.signature}</code></dd>
 <dt>Thread</dt><dd>0x${c.threadId.toString(16)}${analysis.crashingThreadIndex !== undefined ? html` (<a href="#thread-${analysis.crashingThreadIndex}">thread ${analysis.crashingThreadIndex}</a>)` : ''}</dd>
 </dl></section>`;
 }

@@ -108,6 +108,9 @@ export function toJson(analysis: Analysis, options: { threads?: 'all' | 'crashed
     status: jsonStatus(analysis),
     pid: snapshot.process.processId ?? null,
     process_uptime: processUptime(snapshot),
+    // Ours: the crash signature (analyze/signature.ts) and the frames that made it.
+    signature: analysis.signature.signature,
+    signature_frames: analysis.signature.frames.map((f) => ({ frame: f.index, name: f.name, role: f.role })),
     crash_info: {
       // rust-minidump's wording (Breakpad's is crash_info.breakpad_type; they differ on Linux and macOS).
       type: analysis.crash ? (analysis.crash.rustMinidumpReason ?? analysis.crash.reason) : null,

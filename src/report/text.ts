@@ -46,6 +46,7 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
   } else if (!analysis.kernel) {
     out.push('Process uptime: not available');
   }
+  out.push(`Signature:     ${analysis.signature.signature}`);
   if (snapshot.crashpad) out.push('', ...renderCrashpad(analysis));
   if (analysis.findings.length > 0) {
     out.push('');

@@ -13,6 +13,12 @@ export interface SymbolStoreOptions {
   readonly servers?: readonly SymbolFileOpener[];
   /** Turns a matched PDB into symbols; without one, a found PDB is a note ("PDB found but not read"). */
   readonly pdbLoader?: PdbLoader;
+  /**
+   * Bytes of symbol files (their sizes) kept indexed at once; past it the least recently used are
+   * dropped (and read again if needed). The file size stands in for the index's memory, which
+   * it bounds: the readers index lazily and hold less than the file.
+   */
+  readonly maxBytes?: number;
 }
 
 /**
@@ -25,6 +31,12 @@ export class SymbolStoreProvider implements SymbolProvider {
   private readonly pdbLoader: PdbLoader | undefined;
   private readonly files = new Map<string, Promise<ModuleSymbols | undefined>>();
   private readonly maxFiles: number;
+  private readonly maxBytes: number;
+  /** The size of each loaded file, by key, and their sum. */
+  private readonly weights = new Map<string, number>();
+  private totalBytes = 0;
+  /** Symbol files read (a file dropped and read again counts again), for tests and the batch summary. */
+  filesLoaded = 0;
   readonly warnings: string[] = [];
 
   /** `maxFiles`: symbol files kept indexed at once (least recently used are dropped and re-read if needed). */
@@ -32,6 +44,7 @@ export class SymbolStoreProvider implements SymbolProvider {
     this.finder = new SymbolFileFinder(openers, { servers: options.servers ?? [], note: (m) => this.warn(m) });
     this.pdbLoader = options.pdbLoader;
     this.maxFiles = Math.max(1, maxFiles);
+    this.maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   }
 
   symbolsFor(module: Module): Promise<ModuleSymbols | undefined> {
@@ -40,8 +53,8 @@ export class SymbolStoreProvider implements SymbolProvider {
     const key = `${baseName(module.debugFile)}\0${module.debugId}`;
     let file = this.files.get(key);
     if (file === undefined) {
-      file = this.load(module.debugFile, module.debugId);
-      if (this.files.size >= this.maxFiles) this.files.delete(this.files.keys().next().value!);
+      file = this.load(module.debugFile, module.debugId, key);
+      if (this.files.size >= this.maxFiles) this.evict(this.files.keys().next().value!);
     } else {
       this.files.delete(key); // re-inserted below: most recently used last
     }
@@ -49,16 +62,41 @@ export class SymbolStoreProvider implements SymbolProvider {
     return file;
   }
 
-  private async load(debugFile: string, debugId: string): Promise<ModuleSymbols | undefined> {
+  /** Drops a file from the cache (its reader is garbage once no walk holds it). */
+  private evict(key: string): void {
+    this.files.delete(key);
+    this.totalBytes -= this.weights.get(key) ?? 0;
+    this.weights.delete(key);
+  }
+
+  /** Counts a loaded file's bytes, then drops the least recently used others until the budget holds. */
+  private weigh(key: string, bytes: number): void {
+    if (!this.files.has(key)) return;
+    this.weights.set(key, bytes);
+    this.totalBytes += bytes;
+    for (const other of this.files.keys()) {
+      if (this.totalBytes <= this.maxBytes) break;
+      if (other !== key) this.evict(other);
+    }
+  }
+
+  private async load(debugFile: string, debugId: string, key: string): Promise<ModuleSymbols | undefined> {
     try {
       for await (const found of this.finder.candidates(debugFile, debugId)) {
-        if (found.kind === 'sym') return await loadSymbolFile(found.source);
+        this.filesLoaded++;
+        if (found.kind === 'sym') {
+          const symbols = await loadSymbolFile(found.source);
+          this.weigh(key, found.source.size);
+          return symbols;
+        }
         if (!this.pdbLoader) {
           this.warn(`symbols for ${debugFile} ${debugId}: PDB found but not read (no PDB reader): ${found.source.name}`);
           return undefined;
         }
         try {
-          return await this.pdbLoader(found.source);
+          const symbols = await this.pdbLoader(found.source);
+          this.weigh(key, found.source.size);
+          return symbols;
         } catch (e) {
           this.warn(`symbols for ${debugFile} ${debugId}: ${found.source.name}: PDB not read: ${message(e)}`);
         }
