@@ -4,6 +4,7 @@
  * kill, and a summary grouped by crash signature at the end.
  */
 import { SingleBar } from 'cli-progress';
+import { existsSync } from 'node:fs';
 import { open, readFile, stat, truncate } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +88,12 @@ async function previousResults(out: string): Promise<Map<string, { signature: st
   return done;
 }
 
+/** The bundled worker when the build made one (one module to load per thread), else tsc's. */
+function workerFile(): string {
+  const bundled = new URL('./batch-worker.bundle.js', import.meta.url);
+  return existsSync(bundled) ? bundled.href : new URL('./batch-worker.js', import.meta.url).href;
+}
+
 export async function runBatch(options: BatchOptions): Promise<BatchOutcome> {
   const paths = await batchInputs(options.inputs);
   const previous = options.resume ? await previousResults(options.out) : new Map<string, { signature: string | undefined; error: string | undefined }>();
@@ -95,7 +102,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchOutcome> {
   const jobs = Math.max(1, Math.min(options.jobs ?? availableParallelism(), Math.max(1, todo.length)));
   const workerData: BatchWorkerData = { settings: { ...options.settings, progress: undefined }, threads: options.threads };
   const pool = new Piscina<BatchTask, BatchResult>({
-    filename: new URL('./batch-worker.js', import.meta.url).href,
+    filename: workerFile(),
     minThreads: jobs,
     maxThreads: jobs,
     workerData,

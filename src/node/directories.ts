@@ -1,5 +1,6 @@
 // Node shell: directories of symbol files or module images on disk, read with positional reads.
 
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ByteSource } from '../io/byte-source.js';
 import { openIfExists, type OpenFile } from './file-source.js';
@@ -14,6 +15,14 @@ export type DirectoryOpener = (segments: string[]) => Promise<ByteSource | undef
 export class FileDirectories {
   readonly openers: DirectoryOpener[];
   private readonly open: OpenFile[] = [];
+  /**
+   * Directory listings, so that the many paths a lookup tries (a .sym, PDB layouts, images) cost a
+   * map lookup instead of a failed open each. A listing is read again after LISTING_TTL_MS, so a
+   * long-running worker sees symbols added to the store.
+   */
+  private readonly listings = new Map<string, { names: Promise<ReadonlySet<string> | undefined>; at: number }>();
+  /** Directories listed (for tests to bound the work). */
+  listed = 0;
 
   constructor(dirs: readonly string[]) {
     this.openers = dirs.map((dir) => this.opener(dir));
@@ -23,14 +32,48 @@ export class FileDirectories {
     await Promise.all(this.open.splice(0).map((f) => f.close()));
   }
 
+  /** A directory's entries, or undefined when it cannot be listed (absent, not a directory, no permission). */
+  private listing(path: string): Promise<ReadonlySet<string> | undefined> {
+    const now = performance.now();
+    const cached = this.listings.get(path);
+    if (cached && now - cached.at < LISTING_TTL_MS) return cached.names;
+    this.listed++;
+    const names = readdir(path).then(
+      (entries) => new Set(entries),
+      () => undefined,
+    );
+    this.listings.set(path, { names, at: now });
+    return names;
+  }
+
   private opener(dir: string): DirectoryOpener {
     return async (segments: string[]): Promise<ByteSource | undefined> => {
-      const file = await openIfExists(join(dir, ...segments));
+      // Each segment must be in its parent's listing before anything is opened.
+      let at = dir;
+      for (const segment of segments) {
+        if (segment === '' || segment === '.' || segment === '..' || segment.includes('/')) return openDirectly(dir, segments, this.open);
+        const names = await this.listing(at);
+        if (names === undefined) return openDirectly(dir, segments, this.open);
+        if (!names.has(segment)) return undefined;
+        at = join(at, segment);
+      }
+      const file = await openIfExists(at);
       if (!file) return undefined;
       this.open.push(file);
       return file.source;
     };
   }
+}
+
+/** How long a directory listing answers before it is read again. */
+const LISTING_TTL_MS = 60_000;
+
+/** Segments a listing cannot answer for (odd names, an unlistable directory): the plain open. */
+async function openDirectly(dir: string, segments: string[], open: OpenFile[]): Promise<ByteSource | undefined> {
+  const file = await openIfExists(join(dir, ...segments));
+  if (!file) return undefined;
+  open.push(file);
+  return file.source;
 }
 
 /**

@@ -218,34 +218,57 @@ class Scanner {
   }
 }
 
-function hasLineEnd(bytes: Uint8Array): boolean {
-  return bytes.indexOf(LF) >= 0 || bytes.indexOf(CR) >= 0;
+
+/** The first line end ('\r' or '\n') in bytes, or -1. */
+function firstLineEnd(bytes: Uint8Array): number {
+  const lf = bytes.indexOf(LF);
+  const cr = lf < 0 ? bytes.indexOf(CR) : bytes.subarray(0, lf).indexOf(CR);
+  return cr >= 0 ? cr : lf;
 }
 
-
-/** Reads the whole source in chunks, indexing each complete line as it goes. Only I/O failures throw. */
+/**
+ * Reads the whole source in chunks, indexing each complete line as it goes. The next chunk is
+ * read while this one is scanned; chunks are scanned where they lie, and only a line that
+ * straddles two chunks is copied. Only I/O failures throw.
+ */
 export async function scanSymbolFile(source: ByteSource, chunkSize = CHUNK_SIZE): Promise<ScanResult> {
   const scanner = new Scanner();
-  // Bytes of the unfinished line(s) carried over from earlier chunks, and where they start.
+  const read = (offset: number): Promise<Uint8Array> | undefined =>
+    offset < source.size ? readExact(source, offset, Math.min(chunkSize, source.size - offset), 'breakpad symbol file') : undefined;
+  // The unfinished line carried over from earlier chunks (pieces), and its file offset.
   let pending: Uint8Array[] = [];
   let pendingOffset = 0;
-  for (let offset = 0; offset < source.size; ) {
-    const length = Math.min(chunkSize, source.size - offset);
-    const chunk = await readExact(source, offset, length, 'breakpad symbol file');
-    offset += length;
+  let offset = 0;
+  let next = read(0);
+  while (next) {
+    const chunk = await next;
+    const chunkOffset = offset;
+    offset += chunk.length;
     const atEnd = offset >= source.size;
-    if (!atEnd && !hasLineEnd(chunk)) {
-      // A line longer than a chunk: keep collecting instead of re-copying it every time.
-      pending.push(chunk);
-      continue;
+    next = read(offset);
+    let from = 0;
+    if (pending.length > 0) {
+      const end = firstLineEnd(chunk);
+      if (end < 0 && !atEnd) {
+        // A line longer than a chunk: keep collecting its pieces.
+        pending.push(chunk);
+        continue;
+      }
+      // The straddling line: its pieces and this chunk's bytes up to the line end, copied once.
+      const upTo = end < 0 ? chunk.length : end;
+      const line = concatBytes([...pending, chunk.subarray(0, upTo)]);
+      const splitter = new LineSplitter(line);
+      while (splitter.next(false)) scanner.handleLine(line, splitter.start, splitter.end, pendingOffset);
+      pending = [];
+      from = upTo;
     }
-    pending.push(chunk);
-    const buf = concatBytes(pending);
-    const lines = new LineSplitter(buf);
-    while (lines.next(!atEnd)) scanner.handleLine(buf, lines.start, lines.end, pendingOffset);
+    const lines = new LineSplitter(chunk, from);
+    while (lines.next(!atEnd)) scanner.handleLine(chunk, lines.start, lines.end, chunkOffset);
     const rest = lines.position;
-    pending = rest < buf.length ? [buf.subarray(rest)] : [];
-    pendingOffset += rest;
+    if (rest < chunk.length) {
+      pending = [chunk.subarray(rest)];
+      pendingOffset = chunkOffset + rest;
+    }
   }
   return scanner.result;
 }
