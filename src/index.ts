@@ -14,8 +14,9 @@ export { SymbolFileFinder, pdbStorePaths, type SymbolFileCandidate, type SymbolF
 export { parseSymbolPath, type SymbolPathElement } from './symbolize/symbol-path.js';
 export { readPdbIdentity, type PdbIdentity } from './formats/pdb/identity.js';
 export { SymbolStore, type SymbolFileOpener } from './symbolize/symbol-store.js';
+export { FileSet, fileKind, type FileKind, type FileSetEntry } from './symbolize/file-set.js';
 export { noSymbols, type SymbolProvider, type ModuleSymbols } from './symbolize/provider.js';
-export { loadSymbolFile } from './formats/breakpad-sym/index.js';
+export { loadSymbolFile, readModuleRecord } from './formats/breakpad-sym/index.js';
 export { loadPdbSymbols, PdbModuleSymbols, type PdbIndexStats } from './symbolize/pdb-symbols.js';
 export { analyzeDps } from './analyze/windbg-stack.js';
 export type { DpsAnalysis } from './analyze/windbg-stack.js';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Analysis } from '../analyze/types.js';
 import { analyzeDps } from '../analyze/windbg-stack.js';
@@ -11,6 +11,7 @@ import { DumpOpenError, DumpSession, type DumpRun } from '../node/dump-session.j
 import { runBatch } from './batch.js';
 import { positiveInt, sessionSettings, withAnalysisOptions, type AnalysisFlags } from './analysis-options.js';
 import { DEFAULT_MAX_STREAM_BYTES, openFileSource, StreamTooLargeError } from '../node/file-source.js';
+import { serveStatic } from '../node/static-server.js';
 import { PdbFile } from '../formats/pdb/index.js';
 import { PeImage } from '../formats/pe/index.js';
 import { writeDumpSyms } from '../symbolize/dump-syms.js';
@@ -27,6 +28,8 @@ import type { StartRegisters } from '../analyze/start.js';
 import { ExitCode } from './exit-codes.js';
 
 const SAMPLE = fileURLToPath(new URL('../../samples/stack_exhaustion.dmp', import.meta.url));
+/** The browser page, as `npm run build` writes it (Vite, after tsc). */
+const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 interface DumpOptions extends AnalysisFlags {
@@ -54,6 +57,12 @@ interface DpsOptions {
   format: 'kf' | 'json' | 'html';
   start: bigint[] | undefined;
   pretty: boolean;
+}
+
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number, 0 to 65535 (0: any free port)');
+  return n;
 }
 
 const START_FORMS = "'ebp,esp,eip' (x86), 'rsp,rip' (x64), 'sp,pc' or 'fp,sp,pc' (ARM64)";
@@ -175,6 +184,14 @@ function program(setJob: (job: Job) => void): Command {
     .showHelpAfterError()
     .exitOverride()
     .action((pdb: string, image: string | undefined, opts: { output?: string; inline?: boolean }) => setJob(() => runDumpSyms(pdb, image, opts.output, opts.inline === true)));
+  root
+    .command('serve')
+    .description('serve the browser page on this machine: dumps opened in it are analysed in the browser and never uploaded')
+    .option('--port <n>', 'port to listen on (0: any free port)', portNumber, 0)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .showHelpAfterError()
+    .exitOverride()
+    .action((opts: { port: number; host: string }) => setJob(() => runServe(opts.host, opts.port)));
   return root;
 }
 
@@ -391,6 +408,28 @@ async function runDumpSyms(pdbPath: string, imagePath: string | undefined, outpu
   } finally {
     await Promise.all([pdbFile.close(), imageFile?.close()]);
   }
+}
+
+/** Serves dist/web/ until SIGINT or SIGTERM; the URL alone on stdout, so a script can read it. */
+async function runServe(host: string, port: number): Promise<number> {
+  await access(WEB_ROOT + 'index.html').catch(() => {
+    throw new CliError(`the browser page is not built (${WEB_ROOT}index.html is missing): run npm run build`, ExitCode.BadInput);
+  });
+  const server = await serveStatic(WEB_ROOT, { host, port }).catch((e: unknown) => {
+    throw new CliError(`cannot listen on ${host}:${port} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, ExitCode.Usage);
+  });
+  await writeOut(`${server.url}\n`);
+  const loopback = /^(127\.|::1$|localhost$)/.test(host);
+  process.stderr.write(
+    `stackhog: serving the browser page${loopback ? '' : ', reachable from other machines'}; dumps opened there are read by the browser, not uploaded. Ctrl-C stops.\n`,
+  );
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  process.stderr.write(`stackhog: stopped (${signal})\n`);
+  return ExitCode.Ok;
 }
 
 /**

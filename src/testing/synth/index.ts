@@ -29,3 +29,4 @@ export { everyStream } from './every-stream.js';
 export { KernelDumpBuilder, type KernelArch, type KernelDumpKind, type KernelDumpLayout, type KernelModuleSpec, type KernelThreadSpec } from './kernel.js';
 export * as kernelDump from './kernel-dump.js';
 export { msfFile, pdbInfoStream, synthPdb, type PdbIdentitySpec } from './pdb.js';
+export { fullMemoryDump } from './full-memory.js';
