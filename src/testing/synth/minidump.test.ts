@@ -84,6 +84,12 @@ test('chunks(): joined, the pieces are build()\'s bytes, and the reader finds ev
   assert.equal(snapshot.modules[0]?.codeFile, 'C:\\app.exe');
 });
 
+test('the header\'s Flags are the MINIDUMP_TYPE given, 0 by default', () => {
+  const flags = (dump: SynthMinidump): bigint => new DataView(dump.build().buffer).getBigUint64(24, true);
+  assert.equal(flags(new SynthMinidump({ flags: 0x1822n })), 0x1822n);
+  assert.equal(flags(new SynthMinidump()), 0n);
+});
+
 test('chunks(): the Memory64List\'s bytes come last, after the strings and contexts the streams point at', () => {
   const bytes = dumpWith(pattern(3 * PIECE)).build();
   const { baseRva, total } = memory64Extent(bytes);

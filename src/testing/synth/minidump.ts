@@ -150,6 +150,8 @@ export interface MinidumpOptions {
   readonly timeDateStamp?: number;
   /** MINIDUMP_HEADER.Version (low 16 bits: 0xa793). */
   readonly version?: number;
+  /** MINIDUMP_HEADER.Flags: the MINIDUMP_TYPE the writer was asked for. */
+  readonly flags?: bigint;
 }
 
 export class SynthMinidump {
@@ -397,7 +399,7 @@ export class SynthMinidump {
     const directory = new Label('directory');
     // MINIDUMP_HEADER, 32 bytes.
     file.u32(0x504d444d).u32(this.options.version ?? 0xa793).u32(streams.length).u32(directory);
-    file.u32(0).u32(this.options.timeDateStamp ?? 0x5f000000).u64(0);
+    file.u32(0).u32(this.options.timeDateStamp ?? 0x5f000000).u64(this.options.flags ?? 0n);
     file.mark(directory);
     const bodies = streams.map(([type]) => {
       const loc = { size: new Label(`stream ${type} size`), rva: new Label(`stream ${type} rva`) };
