@@ -216,14 +216,20 @@ const rows = [
       const skip = missing(folders, 'it is in the shared corpus (../shared/corpus)');
       const dumps = skip ? [] : userMinidumps(folders);
       this.work = `(b) the user-mode corpus: ${dumps.length} minidumps; stackhog one \`batch --jobs 2\`, Breakpad one process per dump (time per dump)`;
-      const batch = hasBatch()
-        ? [stackhog('batch', ...folders, '--out', join(scratch, 'batch.out'), '--jobs', '2', ...symbols.flatMap((s) => ['--symbols', s]))]
-        : undefined;
+      // The dumps as files, so both tools get the same list (given folders, batch would also try
+      // external/user's legacy USERDU64 dump, which it refuses).
+      const batchOut = join(scratch, 'batch.jsonl');
+      const batch = hasBatch() ? [stackhog('batch', ...dumps, '--out', batchOut, '--jobs', '2', ...symbols.flatMap((s) => ['--symbols', s]))] : undefined;
       return {
         skip,
         perDump: dumps.length,
         stackhog: batch,
         stackhogNote: batch ? undefined : 'this build has no `stackhog batch` yet (it is being written on main)',
+        verify() {
+          const lines = readFileSync(batchOut, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+          const failed = lines.filter((l) => l.status === 'ERROR').map((l) => l.path.split('/').pop());
+          return `stackhog: ${lines.length} JSON lines for ${dumps.length} dumps${failed.length > 0 ? `, ${failed.length} unreadable: ${failed.join(', ')}` : ', none unreadable'}`;
+        },
         breakpad: dumps.map((d) => [breakpad, d, ...symbols]),
         breakpadOk: [0, 1], // Breakpad exits 1 on the corpus's deliberately invalid dumps
       };
@@ -298,6 +304,7 @@ for (const row of rows) {
     if (plan.stackhog) {
       result.stackhog = measure(`${row.id} stackhog`, plan.stackhog, { ok: STACKHOG_OK, env: plan.env });
       if (result.stackhog.failed.length > 0) result.notes.push(`stackhog: ${result.stackhog.failed.map((f) => `${f.input.split('/').pop()} ${f.problem}`).join('; ')}`);
+      if (plan.verify) result.notes.push(plan.verify());
     } else result.notes.push(`stackhog: ${plan.stackhogNote}`);
     if (breakpad && plan.breakpad) {
       result.breakpad = measure(`${row.id} Breakpad`, plan.breakpad, { ok: plan.breakpadOk ?? [0] });
