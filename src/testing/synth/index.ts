@@ -12,6 +12,7 @@ export {
   utf8String,
   type CrashpadSpec,
   type ExceptionSpec,
+  type LazyBytes,
   type Location,
   type MemoryInfoSpec,
   type MinidumpOptions,

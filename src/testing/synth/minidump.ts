@@ -1,6 +1,8 @@
 // Test support: a fluent builder that writes minidump bytes (after rust-minidump's minidump-synth),
 // so a test states exactly the streams it needs. Layout: header, directory, stream bodies in the
-// order they were first added, then everything the streams point at (strings, contexts, memory).
+// order they were first added, then everything the streams point at (strings, contexts, memory),
+// and last the Memory64List's bytes (as MiniDumpWriteDump lays them out), which may be LazyBytes:
+// `chunks()` then writes a dump of any size piece by piece without holding it in memory.
 // Structure layouts follow minidumpapiset.h and Breakpad's minidump_format.h; the constants here are
 // written out independently of the reader's, so a wrong constant there fails a test.
 import { BufferSource } from '../../io/byte-source.js';
@@ -122,6 +124,12 @@ export interface CrashpadSpec {
   }[];
 }
 
+/** Bytes made on demand: `chunks()` yields exactly `size` bytes in pieces, each time it is called. */
+export interface LazyBytes {
+  readonly size: number;
+  readonly chunks: () => Iterable<Uint8Array>;
+}
+
 /** A MINIDUMP_LOCATION_DESCRIPTOR whose numbers are known once the file is laid out. */
 export interface Location {
   readonly size: Label;
@@ -132,17 +140,23 @@ export interface Location {
 export type Place = (content: Uint8Array | ((s: Section) => void)) => Location;
 export type StreamWriter = (s: Section, place: Place) => void;
 
+/** Places bytes after everything else, in call order, and gives their file offset (an RVA64). */
+type PlaceLast = (content: Uint8Array | LazyBytes) => Label;
+type LayoutWriter = (s: Section, place: Place, placeLast: PlaceLast) => void;
+
 export interface MinidumpOptions {
   /** Write the 4 padding bytes some writers put after the count of thread, module and memory lists. */
   readonly countPadding?: boolean;
   readonly timeDateStamp?: number;
   /** MINIDUMP_HEADER.Version (low 16 bits: 0xa793). */
   readonly version?: number;
+  /** MINIDUMP_HEADER.Flags: the MINIDUMP_TYPE the writer was asked for. */
+  readonly flags?: bigint;
 }
 
 export class SynthMinidump {
   private readonly options: MinidumpOptions;
-  private readonly streams = new Map<number, StreamWriter>();
+  private readonly streams = new Map<number, LayoutWriter>();
   private readonly lists = new Map<number, unknown[]>();
 
   constructor(options: MinidumpOptions = {}) {
@@ -152,7 +166,7 @@ export class SynthMinidump {
   /** A stream written by the test itself: for hostile input and streams the builder lacks. */
   stream(type: number, content: Uint8Array | StreamWriter): this {
     if (this.streams.has(type)) throw new Error(`stream 0x${type.toString(16)} added twice`);
-    this.streams.set(type, content instanceof Uint8Array ? (s) => s.bytes(content) : content);
+    this.streams.set(type, content instanceof Uint8Array ? (s) => s.bytes(content) : (s, place) => content(s, place));
     return this;
   }
 
@@ -223,13 +237,16 @@ export class SynthMinidump {
     });
   }
 
-  /** A Memory64List range; all ranges' bytes follow each other from BaseRva. */
-  memory64(base: Value, bytes: Uint8Array): this {
-    return this.list(Stream.Memory64List, { base, bytes }, (s, place, ranges: { base: Value; bytes: Uint8Array }[]) => {
-      const all = new Section();
-      for (const r of ranges) all.bytes(r.bytes);
-      s.u64(ranges.length).u64(place(all.finish()).rva);
-      for (const r of ranges) s.u64(r.base).u64(r.bytes.length);
+  /**
+   * A Memory64List range; all ranges' bytes follow each other from BaseRva, at the end of the file.
+   * LazyBytes are made only when the dump is written, so `chunks()` can write gigabytes.
+   */
+  memory64(base: Value, bytes: Uint8Array | LazyBytes): this {
+    return this.list(Stream.Memory64List, { base, bytes }, (s, _place, ranges: { base: Value; bytes: Uint8Array | LazyBytes }[], placeLast) => {
+      // MINIDUMP_MEMORY64_LIST: NumberOfMemoryRanges, BaseRva, then 16-byte MINIDUMP_MEMORY_DESCRIPTOR64s.
+      const rvas = ranges.map((r) => placeLast(r.bytes));
+      s.u64(ranges.length).u64(rvas[0]!);
+      for (const r of ranges) s.u64(r.base).u64(size(r.bytes));
     });
   }
 
@@ -332,7 +349,33 @@ export class SynthMinidump {
     return this.stream(type, new TextEncoder().encode(text));
   }
 
+  /** The whole dump in memory; LazyBytes ranges are made and copied in. */
   build(): Uint8Array {
+    const { head, last } = this.layout();
+    const out = new Uint8Array(head.length + last.reduce((n, c) => n + size(c), 0));
+    out.set(head);
+    let at = head.length;
+    for (const content of last) {
+      for (const piece of pieces(content)) {
+        out.set(piece, at);
+        at += piece.length;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The dump as pieces to write one after the other: everything but the Memory64List's bytes in one
+   * piece, then each range's bytes as given or as its LazyBytes yields them. Nothing is held beyond
+   * the piece at hand, so a dump of gigabytes needs only its structure in memory.
+   */
+  *chunks(): Generator<Uint8Array, void, undefined> {
+    const { head, last } = this.layout();
+    yield head;
+    for (const content of last) yield* pieces(content);
+  }
+
+  private layout(): { head: Uint8Array; last: readonly (Uint8Array | LazyBytes)[] } {
     const file = new Section(0n);
     const pending: (() => void)[] = [];
     const place: Place = (content) => {
@@ -345,12 +388,18 @@ export class SynthMinidump {
       });
       return loc;
     };
+    const last: { content: Uint8Array | LazyBytes; rva: Label }[] = [];
+    const placeLast: PlaceLast = (content) => {
+      const rva = new Label('rva64');
+      last.push({ content, rva });
+      return rva;
+    };
 
     const streams = [...this.streams];
     const directory = new Label('directory');
     // MINIDUMP_HEADER, 32 bytes.
     file.u32(0x504d444d).u32(this.options.version ?? 0xa793).u32(streams.length).u32(directory);
-    file.u32(0).u32(this.options.timeDateStamp ?? 0x5f000000).u64(0);
+    file.u32(0).u32(this.options.timeDateStamp ?? 0x5f000000).u64(this.options.flags ?? 0n);
     file.mark(directory);
     const bodies = streams.map(([type]) => {
       const loc = { size: new Label(`stream ${type} size`), rva: new Label(`stream ${type} rva`) };
@@ -361,11 +410,17 @@ export class SynthMinidump {
     streams.forEach(([, write], i) => {
       const loc = bodies[i]!;
       file.align(4).mark(loc.rva);
-      write(file, place);
+      write(file, place, placeLast);
       loc.size.set(file.here - loc.rva.value);
     });
     for (let i = 0; i < pending.length; i++) pending[i]!();
-    return file.finish();
+    file.align(4);
+    let at = file.here;
+    for (const l of last) {
+      l.rva.set(at);
+      at += BigInt(size(l.content));
+    }
+    return { head: file.finish(), last: last.map((l) => l.content) };
   }
 
   /** The dump as a ByteSource, for readMinidump. */
@@ -373,13 +428,14 @@ export class SynthMinidump {
     return new BufferSource(this.build(), name);
   }
 
-  private list<T>(type: number, item: T, write: (s: Section, place: Place, items: T[]) => void): this {
+  private list<T>(type: number, item: T, write: (s: Section, place: Place, items: T[], placeLast: PlaceLast) => void): this {
     let items = this.lists.get(type) as T[] | undefined;
     if (!items) {
+      if (this.streams.has(type)) throw new Error(`stream 0x${type.toString(16)} added twice`);
       items = [];
       this.lists.set(type, items);
       const all = items;
-      this.stream(type, (s, place) => write(s, place, all));
+      this.streams.set(type, (s, place, placeLast) => write(s, place, all, placeLast));
     }
     items.push(item);
     return this;
@@ -389,6 +445,25 @@ export class SynthMinidump {
     s.u32(n);
     if (this.options.countPadding) s.u32(0);
   }
+}
+
+function size(content: Uint8Array | LazyBytes): number {
+  return content instanceof Uint8Array ? content.length : content.size;
+}
+
+/** The bytes of a range in pieces; LazyBytes that yield more or fewer bytes than they promised throw. */
+function* pieces(content: Uint8Array | LazyBytes): Generator<Uint8Array, void, undefined> {
+  if (content instanceof Uint8Array) {
+    yield content;
+    return;
+  }
+  let made = 0;
+  for (const piece of content.chunks()) {
+    made += piece.length;
+    if (made > content.size) throw new Error(`LazyBytes yielded more than its ${content.size} bytes`);
+    yield piece;
+  }
+  if (made !== content.size) throw new Error(`LazyBytes yielded ${made} of its ${content.size} bytes`);
 }
 
 function location(s: Section, loc: Location | undefined): Section {
