@@ -6,8 +6,8 @@ import type { MemoryFacts } from './types.js';
 const MEM_IMAGE = 0x1000000;
 const MEM_MAPPED = 0x40000;
 const MEM_PRIVATE = 0x20000;
-const MEM_COMMIT = 0x1000;
-const PAGE_EXECUTE_ANY = 0x10 | 0x20 | 0x40 | 0x80;
+export const MEM_COMMIT = 0x1000;
+export const PAGE_EXECUTE_ANY = 0x10 | 0x20 | 0x40 | 0x80;
 const PAGE_WRITE_ANY = 0x04 | 0x08 | 0x40 | 0x80;
 const PAGE_GUARD = 0x100;
 

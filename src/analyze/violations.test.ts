@@ -5,7 +5,9 @@ import { openFileSource } from '../node/file-source.js';
 import { analyzeCorpusDump } from '../testing/breakpad-parity.js';
 import { needsCorpus, repoPath } from '../testing/corpus.js';
 import { amd64Context, StackBuilder, SynthMinidump } from '../testing/synth/index.js';
-import { analyzeMinidump } from './process.js';
+import { fullMemoryDump } from '../testing/synth/full-memory.js';
+import { PagedSource } from '../io/byte-source.js';
+import { analyze, analyzeMinidump } from './process.js';
 import type { Analysis } from './types.js';
 
 const kinds = (a: Analysis): string[] => a.findings.map((f) => f.kind);
@@ -100,4 +102,33 @@ test('a Windows memory map: unbacked code, a thread started in private memory, a
   assert.equal(unbacked.threadId, 8);
   assert.equal(unbacked.address, JIT + 0x105n);
   assert.deepEqual([unbacked.data['memory_type'], unbacked.data['executable'], unbacked.data['protection']], ['private', true, 'PAGE_EXECUTE_READWRITE']);
+});
+
+test('a full-memory dump is not read whole: heap allocations without an executable page are not probed for images past their first page', async () => {
+  const bytes = fullMemoryDump({ heapRegions: 4, regionBytes: 8 << 20 });
+  let read = 0;
+  const source = new PagedSource('full.dmp', bytes.length, (offset, length) => {
+    read += length;
+    return Promise.resolve(bytes.subarray(offset, offset + length));
+  });
+  const a = await analyze(source);
+  assert.ok(a.threads.length > 0);
+  assert.ok(bytes.length > 32 << 20);
+  // The directory, the threads' stacks, the module's headers and one probe per region.
+  assert.ok(read < 3 << 20, `${read} bytes read of ${bytes.length}`);
+});
+
+test('PagedSource.readUncached: a probe of a page not cached reads only its bytes and caches nothing; a cached page answers it', async () => {
+  const bytes = new Uint8Array(1 << 20).map((_, i) => i & 0xff);
+  const reads: number[] = [];
+  const source = new PagedSource('p', bytes.length, (offset, length) => {
+    reads.push(length);
+    return Promise.resolve(bytes.subarray(offset, offset + length));
+  });
+  assert.deepEqual([...(await source.readUncached(0x20010, 4))], [0x10, 0x11, 0x12, 0x13]);
+  assert.deepEqual(reads, [4]);
+  await source.read(0x20000, 2);
+  assert.deepEqual(reads, [4, 0x10000], 'read() fills the page');
+  await source.readUncached(0x20010, 4);
+  assert.deepEqual(reads, [4, 0x10000], 'the cached page answers the probe');
 });

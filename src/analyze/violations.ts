@@ -1,9 +1,10 @@
 import { pointerWidth } from '../model/cpu.js';
 import type { ModuleIndex } from '../model/module-index.js';
+import { findRegion } from '../model/memory.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { StackFrame } from '../unwind/frame.js';
 import type { Finding } from './findings.js';
-import { describeMemory, type MemoryMap } from './memory-map.js';
+import { describeMemory, MEM_COMMIT, PAGE_EXECUTE_ANY, type MemoryMap } from './memory-map.js';
 import { smashedReturnAddress } from './stack-smash.js';
 import type { CrashInfo, MemoryFacts, ThreadReport } from './types.js';
 
@@ -13,6 +14,8 @@ const EXECUTE_ACCESS = 8n; // ExceptionInformation[0] of an access violation tha
 const NULL_PAGE_LIMIT = 0x10000n;
 /** Most hidden-image probes (64 KiB-aligned addresses) per dump. */
 const MAX_IMAGE_PROBES = 100_000;
+/** Image-header probes read at once. */
+const PROBE_BATCH = 64;
 /** Most pointers into unbacked code listed per thread. */
 const MAX_POINTERS_LISTED = 8;
 
@@ -208,41 +211,74 @@ async function pointersIntoUnbackedCode(snapshot: Snapshot, threads: readonly Th
   return findings;
 }
 
+/**
+ * For a dump with a Windows memory map: whether the allocation holding an address has an
+ * executable page. Undefined without a map (then every 64 KiB is probed).
+ */
+function runnableAllocations(snapshot: Snapshot): ((address: bigint) => boolean) | undefined {
+  const info = snapshot.memoryInfo;
+  if (info.length === 0) return undefined;
+  const executable = new Set<bigint>();
+  for (const i of info) if (i.state === MEM_COMMIT && (i.protect & PAGE_EXECUTE_ANY) !== 0) executable.add(i.allocationBase);
+  const regions = [...info].sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0)).map((i) => ({ base: i.base, size: Number(i.size), allocationBase: i.allocationBase }));
+  return (address) => {
+    const region = findRegion(regions, address);
+    // Memory the map does not describe: probe it.
+    return region === undefined || executable.has(region.allocationBase);
+  };
+}
+
 async function hiddenImages(snapshot: Snapshot, map: MemoryMap, modules: ModuleIndex): Promise<Finding[]> {
   const findings: Finding[] = [];
   let probes = 0;
   const step = 0x10000n;
   // A kernel dump lists drivers only: user-mode images (the process's own) are not hidden from it.
   const lowest = kernelSpaceStart(snapshot);
-  for (const region of snapshot.memory.regions) {
+  const memory = snapshot.memory;
+  const probe = (address: bigint, length: number): Promise<Uint8Array | undefined> => (memory.probe ? memory.probe(address, length) : memory.read(address, length));
+  // With a memory map, an image that can run has executable pages in its allocation: allocations
+  // without any (heaps, mapped data) are not probed past their first page.
+  const runnable = runnableAllocations(snapshot);
+  const candidates: bigint[] = [];
+  for (const region of memory.regions) {
     const end = region.base + BigInt(region.size);
     if (region.base < lowest) continue;
     let address = region.base % 0x1000n === 0n ? region.base : ((region.base + step - 1n) / step) * step;
     for (; address + 0x40n <= end && probes < MAX_IMAGE_PROBES; address = ((address + step) / step) * step, probes++) {
       if (modules.find(address)) continue;
-      const dos = await snapshot.memory.read(address, 0x40);
-      if (!dos || dos[0] !== 0x4d || dos[1] !== 0x5a) continue;
-      const lfanew = new DataView(dos.buffer, dos.byteOffset, dos.byteLength).getUint32(0x3c, true);
-      if (lfanew < 0x40 || lfanew > 0x1000) continue;
-      const nt = await snapshot.memory.read(address + BigInt(lfanew), 4);
-      if (!nt || nt[0] !== 0x50 || nt[1] !== 0x45 || nt[2] !== 0 || nt[3] !== 0) continue;
-      const facts = map.facts(address);
-      if (facts.type === 'image') continue;
-      findings.push({
-        kind: 'hidden_image',
-        severity: 'critical',
-        threadId: undefined,
-        frame: undefined,
-        address,
-        summary: `a PE image (MZ/PE headers) at ${hex(address)} is not in the module list`,
-        evidence: [
-          `${hex(address)} lies in ${describeMemory(facts)}`,
-          'an image the loader does not know about is the mark of reflective DLL loading or process hollowing; a manually mapped image has its headers in private or mapped memory',
-          'dump the region and compare it with the files on disk',
-        ],
-        data: { memory_type: facts.type ?? null, protection: facts.protection ?? null },
-      });
+      if (runnable && address !== region.base && !runnable(address)) continue;
+      candidates.push(address);
     }
+  }
+  // The probes are independent reads: a batch at a time keeps the file's reads in flight together.
+  const headers: (Uint8Array | undefined)[] = [];
+  for (let i = 0; i < candidates.length; i += PROBE_BATCH) {
+    headers.push(...(await Promise.all(candidates.slice(i, i + PROBE_BATCH).map((a) => probe(a, 0x40)))));
+  }
+  for (let i = 0; i < candidates.length; i++) {
+    const address = candidates[i]!;
+    const dos = headers[i];
+    if (!dos || dos[0] !== 0x4d || dos[1] !== 0x5a) continue;
+    const lfanew = new DataView(dos.buffer, dos.byteOffset, dos.byteLength).getUint32(0x3c, true);
+    if (lfanew < 0x40 || lfanew > 0x1000) continue;
+    const nt = await probe(address + BigInt(lfanew), 4);
+    if (!nt || nt[0] !== 0x50 || nt[1] !== 0x45 || nt[2] !== 0 || nt[3] !== 0) continue;
+    const facts = map.facts(address);
+    if (facts.type === 'image') continue;
+    findings.push({
+      kind: 'hidden_image',
+      severity: 'critical',
+      threadId: undefined,
+      frame: undefined,
+      address,
+      summary: `a PE image (MZ/PE headers) at ${hex(address)} is not in the module list`,
+      evidence: [
+        `${hex(address)} lies in ${describeMemory(facts)}`,
+        'an image the loader does not know about is the mark of reflective DLL loading or process hollowing; a manually mapped image has its headers in private or mapped memory',
+        'dump the region and compare it with the files on disk',
+      ],
+      data: { memory_type: facts.type ?? null, protection: facts.protection ?? null },
+    });
   }
   return findings;
 }

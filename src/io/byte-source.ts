@@ -9,6 +9,11 @@ export interface ByteSource {
   readonly name: string;
   readonly size: number;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * A read of a few bytes that nothing will read near again (a probe for image headers at every
+   * 64 KiB of a dump): a caching source answers it without filling its cache with whole pages.
+   */
+  readUncached?(offset: number, length: number): Promise<Uint8Array>;
 }
 
 /** A ByteSource over bytes already in memory. */
@@ -98,6 +103,15 @@ export class PagedSource implements ByteSource {
       out.set(page.subarray(from - base, to - base), from - start);
     }
     return out;
+  }
+
+  /** From a page already cached, else exactly the bytes asked for, straight from the reader. */
+  readUncached(offset: number, length: number): Promise<Uint8Array> {
+    const start = Math.max(0, Math.min(offset, this.size));
+    const end = Math.max(start, Math.min(offset + length, this.size));
+    const page = Math.floor(start / this.pageSize);
+    if (end === start || page !== Math.floor((end - 1) / this.pageSize) || this.pages.has(page)) return this.read(offset, length);
+    return this.readAt(start, end - start);
   }
 
   private page(index: number): Promise<Uint8Array> {

@@ -55,6 +55,8 @@ export interface DumpMemory {
   readonly regions: readonly { readonly base: bigint; readonly size: number }[];
   /** Bytes at an address when all of them are present; undefined otherwise. */
   read(address: bigint, length: number): Promise<Uint8Array | undefined>;
+  /** As `read`, for a few bytes nothing will read near again: no cache is filled for them. */
+  probe?(address: bigint, length: number): Promise<Uint8Array | undefined>;
   /** The present memory from `base` onward, at most `size` bytes, as one block that stops at the first gap. */
   loadRange(base: bigint, size: number): Promise<MemoryBlock | undefined>;
   /** A thread's stack: from its own file location when it has one, else by address. */
@@ -134,6 +136,16 @@ export class SnapshotMemory implements DumpMemory {
     if (end <= base) return undefined;
     const bytes = await this.read(base, Number(end - base));
     return bytes ? new MemoryBlock(base, bytes) : undefined;
+  }
+
+  async probe(address: bigint, length: number): Promise<Uint8Array | undefined> {
+    const region = this.find(address);
+    if (!region || !this.source.readUncached || length <= 0) return this.read(address, length);
+    const offset = Number(address - region.base);
+    if (offset + length > region.size) return this.read(address, length);
+    if (region.fileOffset + offset + length > this.source.size) return undefined;
+    const bytes = await this.source.readUncached(region.fileOffset + offset, length);
+    return bytes.length === length ? bytes : undefined;
   }
 
   /**
