@@ -18,5 +18,8 @@ for (const entry of ['main', 'batch-worker']) {
     external,
     logLevel: 'warning',
     legalComments: 'none',
+    // A smaller source compiles faster at every start; names are kept, so error traces stay readable.
+    minifyWhitespace: true,
+    minifySyntax: true,
   });
 }

@@ -3,13 +3,10 @@
  * appended to --out as each finishes, a progress bar on a terminal, --resume to go on after a
  * kill, and a summary grouped by crash signature at the end.
  */
-import { SingleBar } from 'cli-progress';
 import { existsSync } from 'node:fs';
 import { open, readFile, stat, truncate } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Piscina } from 'piscina';
-import { glob } from 'tinyglobby';
 import type { SessionSettings } from '../node/dump-session.js';
 import type { BatchResult, BatchTask, BatchWorkerData } from './batch-worker.js';
 
@@ -50,6 +47,8 @@ async function looksLikeDump(path: string): Promise<boolean> {
 
 /** Every dump the inputs name, as paths in the inputs' own form: a directory's files (recursively) that start like a dump, a glob's matches, a file as given. */
 export async function batchInputs(inputs: readonly string[]): Promise<string[]> {
+  // Loaded here, not at start-up: only batch runs need them.
+  const { glob } = await import('tinyglobby');
   const found = new Set<string>();
   for (const input of inputs) {
     const info = await stat(input).catch(() => undefined);
@@ -101,6 +100,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchOutcome> {
   const output = await open(options.out, options.resume ? 'a' : 'w');
   const jobs = Math.max(1, Math.min(options.jobs ?? availableParallelism(), Math.max(1, todo.length)));
   const workerData: BatchWorkerData = { settings: { ...options.settings, progress: undefined }, threads: options.threads };
+  const [{ Piscina }, { SingleBar }] = await Promise.all([import('piscina'), import('cli-progress')]);
   const pool = new Piscina<BatchTask, BatchResult>({
     filename: workerFile(),
     minThreads: jobs,

@@ -167,7 +167,7 @@ export class LineSplitter {
   private readonly limit: number;
   private nextCr = -1;
   private nextLf = -1;
-  /** The buffer as 32-bit words when it holds no '\r' and is 4-byte aligned: '\n' is then found a word at a time. */
+  /** The buffer as 32-bit words when it is 4-byte aligned: line ends are then found a word at a time. */
   private readonly words: Uint32Array | undefined;
 
   constructor(
@@ -177,9 +177,7 @@ export class LineSplitter {
   ) {
     this.pos = from;
     this.limit = to;
-    const noCr = indexOrLimit(buf, CR, from, to) === to;
-    this.words = noCr && buf.byteOffset % 4 === 0 && to === buf.length ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >> 2) : undefined;
-    if (noCr) this.nextCr = to;
+    this.words = buf.byteOffset % 4 === 0 && to === buf.length ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >> 2) : undefined;
   }
 
   /**
@@ -191,10 +189,15 @@ export class LineSplitter {
     const buf = this.buf;
     for (;;) {
       if (this.pos >= this.limit) return false;
-      // Cache the next '\r' and '\n' positions so that scanning stays linear.
-      if (this.nextLf < this.pos) this.nextLf = this.words ? this.wordSearchLf(this.pos) : indexOrLimit(buf, LF, this.pos, this.limit);
-      if (this.nextCr < this.pos) this.nextCr = indexOrLimit(buf, CR, this.pos, this.limit);
-      const lineEnd = Math.min(this.nextLf, this.nextCr);
+      let lineEnd: number;
+      if (this.words) {
+        lineEnd = this.wordSearchEnd(this.pos);
+      } else {
+        // Cache the next '\r' and '\n' positions so that scanning stays linear.
+        if (this.nextLf < this.pos) this.nextLf = indexOrLimit(buf, LF, this.pos, this.limit);
+        if (this.nextCr < this.pos) this.nextCr = indexOrLimit(buf, CR, this.pos, this.limit);
+        lineEnd = Math.min(this.nextLf, this.nextCr);
+      }
       if (lineEnd === this.pos) {
         this.pos++;
         continue;
@@ -208,25 +211,31 @@ export class LineSplitter {
   }
 
   /**
-   * The next '\n' at or after p (or the limit), four bytes at a time: a word holds a 0x0a byte
-   * exactly when (x − 0x01010101) & ~x & 0x80808080 is non-zero for x = word ^ 0x0a0a0a0a. A call
-   * per line to indexOf costs more than the search itself on lines of a few dozen bytes.
+   * The next '\n' or '\r' at or after p (or the limit), four bytes at a time: a word holds the
+   * byte b exactly when (x − 0x01010101) & ~x & 0x80808080 is non-zero for x = word ^ (b × 0x01010101).
+   * A call per line to indexOf costs more than the search itself on lines of a few dozen bytes.
    */
-  private wordSearchLf(p: number): number {
+  private wordSearchEnd(p: number): number {
     const buf = this.buf;
     const words = this.words!;
     const limit = this.limit;
     while ((p & 3) !== 0 && p < limit) {
-      if (buf[p] === LF) return p;
+      const b = buf[p];
+      if (b === LF || b === CR) return p;
       p++;
     }
     let w = p >> 2;
     const count = words.length;
     for (; w < count; w++) {
-      const x = words[w]! ^ 0x0a0a0a0a;
-      if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
+      const word = words[w]!;
+      const lf = word ^ 0x0a0a0a0a;
+      const cr = word ^ 0x0d0d0d0d;
+      if ((((lf - 0x01010101) & ~lf) | ((cr - 0x01010101) & ~cr)) & 0x80808080) break;
     }
-    for (p = Math.max(p, w << 2); p < limit; p++) if (buf[p] === LF) return p;
+    for (p = Math.max(p, w << 2); p < limit; p++) {
+      const b = buf[p];
+      if (b === LF || b === CR) return p;
+    }
     return limit;
   }
 
