@@ -105,6 +105,21 @@ export class PagedSource implements ByteSource {
     return out;
   }
 
+  /**
+   * Loads [0, length) with one read into whole cached pages (at most the cache's size): the first
+   * pages of a file, where a dump's header, directory and most small streams lie, then cost one
+   * read instead of one per structure.
+   */
+  async prefetch(length: number): Promise<void> {
+    const end = Math.min(this.size, length, this.pageSize * this.maxPages);
+    const pages = Math.ceil(end / this.pageSize);
+    if (pages === 0) return;
+    const bytes = await this.readAt(0, Math.min(this.size, pages * this.pageSize));
+    for (let p = 0; p < pages && !this.pages.has(p); p++) {
+      this.pages.set(p, Promise.resolve(bytes.subarray(p * this.pageSize, Math.min(bytes.length, (p + 1) * this.pageSize))));
+    }
+  }
+
   /** From a page already cached, else exactly the bytes asked for, straight from the reader. */
   readUncached(offset: number, length: number): Promise<Uint8Array> {
     const start = Math.max(0, Math.min(offset, this.size));

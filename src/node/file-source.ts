@@ -91,7 +91,12 @@ export async function openDumpSource(path: string, maxStreamBytes = DEFAULT_MAX_
   const handle = await open(path, 'r');
   try {
     const info = await handle.stat();
-    if (info.isFile()) return { source: new PagedSource(path, info.size, readAt(handle)), close: () => handle.close() };
+    if (info.isFile()) {
+      const source = new PagedSource(path, info.size, readAt(handle));
+      // The first MiB in one read: a small dump whole, a large one's header and directory.
+      await source.prefetch(DUMP_PREFETCH_BYTES);
+      return { source, close: () => handle.close() };
+    }
     if (info.isDirectory()) throw Object.assign(new Error(`${path}: is a directory`), { code: 'EISDIR' });
     const source = await readStream(handle.createReadStream({ autoClose: false }), path, maxStreamBytes);
     await handle.close();
@@ -101,6 +106,9 @@ export async function openDumpSource(path: string, maxStreamBytes = DEFAULT_MAX_
     throw e;
   }
 }
+
+/** Bytes of a dump file read at once when it is opened (into its page cache). */
+const DUMP_PREFETCH_BYTES = 1 << 20;
 
 /** Like openFileSource, but a missing file (or a directory) gives undefined. */
 export async function openIfExists(path: string): Promise<OpenFile | undefined> {
