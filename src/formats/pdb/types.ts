@@ -106,6 +106,9 @@ function numericLeafValue(r: Reader, at: number): number | undefined {
 }
 
 /** Names from the TPI and IPI: inlinees (LF_FUNC_ID / LF_MFUNC_ID) and, for C++ signatures, parameter lists. */
+/** Whose spelling of a type: MSVC's undecorator, or DIA's made-up declarations. */
+export type TypeSpelling = 'undname' | 'dia';
+
 export class TypeNames {
   private readonly tpi: TypeStream;
   private readonly ipi: TypeStream;
@@ -199,6 +202,12 @@ export class TypeNames {
   }
 
   private arguments(argList: number, depth: number): string | undefined {
+    const names = this.argumentNames(argList, depth, 'undname');
+    return names === undefined ? undefined : `(${names.join(',')})`;
+  }
+
+  /** An LF_ARGLIST's types in a spelling; T_NOTYPE closes a variadic list ("..."). */
+  private argumentNames(argList: number, depth: number, spelling: TypeSpelling): string[] | undefined {
     const args = this.tpi.record(argList);
     if (!args || args.leaf !== LF.ARGLIST) return undefined;
     const r = this.tpi.reader;
@@ -207,12 +216,12 @@ export class TypeNames {
     const names: string[] = [];
     for (let i = 0; i < count; i++) {
       const t = r.u32(args.at + 4 + i * 4);
-      // T_NOTYPE closes a variadic list: "...".
-      const name = t === 0 ? '...' : this.typeName(this.withoutValueConst(t), depth + 1);
+      // The undecorator leaves out a by-value parameter's top-level const; DIA keeps it.
+      const name = t === 0 ? '...' : this.typeName(spelling === 'undname' ? this.withoutValueConst(t) : t, depth + 1, spelling);
       if (name === undefined) return undefined;
       names.push(name);
     }
-    return `(${names.join(',')})`;
+    return names;
   }
 
   /** A by-value parameter's top-level const is not part of the signature (nor of a decorated name): drop it. */
@@ -261,7 +270,7 @@ export class TypeNames {
   /**
    * A procedure's declaration as DIA makes one up for a function no decorated name describes
    * (a static function: "static void setSBCS(struct threadmbcinfostruct *)"): "static", the return
-   * type, the name and the parameters in DIA's spelling (diaTypeName). A record with no type gives
+   * type, the name and the parameters in DIA's spelling (typeName's 'dia'). A record with no type gives
    * "static  name()", as DIA's empty return type does. undefined when a type cannot be named.
    */
   staticDeclaration(name: string, functionType: number): string | undefined {
@@ -269,81 +278,33 @@ export class TypeNames {
     const rec = this.tpi.record(functionType);
     if (!rec || rec.leaf !== LF.PROCEDURE) return undefined;
     const r = this.tpi.reader;
-    const ret = this.diaTypeName(r.u32(rec.at), 0);
-    const params = this.diaArguments(r.u32(rec.at + 8), 0);
+    const ret = this.typeName(r.u32(rec.at), 0, 'dia');
+    const params = this.argumentNames(r.u32(rec.at + 8), 0, 'dia');
     return ret === undefined || params === undefined ? undefined : `static ${ret} ${name}(${params.join(', ')})`;
   }
 
-  private diaArguments(argList: number, depth: number): string[] | undefined {
-    const args = this.tpi.record(argList);
-    if (!args || args.leaf !== LF.ARGLIST) return undefined;
-    const r = this.tpi.reader;
-    const count = r.u32(args.at);
-    if (args.at + 4 + count * 4 > args.end) return undefined;
-    const names: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const t = r.u32(args.at + 4 + i * 4);
-      const name = t === 0 ? '...' : this.diaTypeName(t, depth + 1);
-      if (name === undefined) return undefined;
-      names.push(name);
-    }
-    return names;
-  }
-
   /**
-   * A type as DIA spells it in made-up declarations: "struct _CONTEXT *", "const char *",
-   * "char * *", and a function type as nothing at all (a function pointer is " *").
+   * A type as the undecorator writes it ('undname': "wchar_t const * const", "bool (*)(void *)",
+   * "std::string const &"), or as DIA spells it in the declarations it makes up ('dia':
+   * "struct _CONTEXT *", "const char *", "char * *", and a function type as nothing at all, so a
+   * function pointer is " *").
    */
-  diaTypeName(index: number, depth = 0): string | undefined {
+  typeName(index: number, depth = 0, spelling: TypeSpelling = 'undname'): string | undefined {
     if (depth > MAX_TYPE_DEPTH) return undefined;
     if (index < 0x1000) return simpleTypeName(index);
     const rec = this.tpi.record(index);
     if (!rec) return undefined;
     const r = this.tpi.reader;
-    switch (rec.leaf) {
-      case LF.MODIFIER: {
-        const inner = this.diaTypeName(r.u32(rec.at), depth + 1);
-        const attr = r.u16(rec.at + 4);
-        if (inner === undefined) return undefined;
-        const quals = `${attr & 1 ? 'const ' : ''}${attr & 2 ? 'volatile ' : ''}`;
-        return this.tpi.record(r.u32(rec.at))?.leaf === LF.POINTER ? inner + qualifiers(attr & 1, attr & 2) : quals + inner;
-      }
-      case LF.POINTER: {
-        const attr = r.u32(rec.at + 4);
-        const mode = (attr >>> 5) & 7;
-        const inner = this.diaTypeName(r.u32(rec.at), depth + 1);
-        return inner === undefined ? undefined : `${inner} ${mode === 1 ? '&' : mode === 4 ? '&&' : '*'}${qualifiers(attr & (1 << 10), attr & (1 << 9))}`;
-      }
-      case LF.PROCEDURE:
-      case LF.MFUNCTION:
-        return '';
-      case LF.CLASS:
-      case LF.STRUCTURE:
-      case LF.INTERFACE:
-      case LF.UNION:
-      case LF.ENUM: {
-        const name = this.udtName(index);
-        const keyword = rec.leaf === LF.CLASS ? 'class' : rec.leaf === LF.STRUCTURE ? 'struct' : rec.leaf === LF.INTERFACE ? 'interface' : rec.leaf === LF.UNION ? 'union' : 'enum';
-        return name === undefined ? undefined : `${keyword} ${name}`;
-      }
-      default:
-        return undefined;
-    }
-  }
-
-  /** A type as the undecorator writes it: "wchar_t const * const", "bool (*)(void *)", "std::string const &". */
-  typeName(index: number, depth = 0): string | undefined {
-    if (depth > MAX_TYPE_DEPTH) return undefined;
-    if (index < 0x1000) return simpleTypeName(index);
-    const rec = this.tpi.record(index);
-    if (!rec) return undefined;
-    const r = this.tpi.reader;
+    const dia = spelling === 'dia';
     switch (rec.leaf) {
       case LF.MODIFIER: {
         // LF_MODIFIER: type, attr (const 1, volatile 2, unaligned 4).
-        const inner = this.typeName(r.u32(rec.at), depth + 1);
+        const inner = this.typeName(r.u32(rec.at), depth + 1, spelling);
         const attr = r.u16(rec.at + 4);
-        return inner === undefined ? undefined : inner + qualifiers(attr & 1, attr & 2);
+        if (inner === undefined) return undefined;
+        // DIA writes a qualifier before the type it qualifies, except a pointer's.
+        if (dia && this.tpi.record(r.u32(rec.at))?.leaf !== LF.POINTER) return `${attr & 1 ? 'const ' : ''}${attr & 2 ? 'volatile ' : ''}${inner}`;
+        return inner + qualifiers(attr & 1, attr & 2);
       }
       case LF.POINTER: {
         // LF_POINTER: utype, attr (ptrmode bits 5-7, isvolatile bit 9, isconst bit 10).
@@ -353,20 +314,27 @@ export class TypeNames {
         const sigil = mode === 1 ? '&' : mode === 4 ? '&&' : '*';
         const quals = qualifiers(attr & (1 << 10), attr & (1 << 9));
         const target = this.tpi.record(pointee);
-        if (target?.leaf === LF.PROCEDURE) {
+        if (!dia && target?.leaf === LF.PROCEDURE) {
           const ret = this.typeName(r.u32(target.at), depth + 1);
           const params = this.arguments(r.u32(target.at + 8), depth + 1);
           return ret === undefined || params === undefined ? undefined : `${ret} (${sigil}${quals})${params}`;
         }
-        const inner = this.typeName(pointee, depth + 1);
+        const inner = this.typeName(pointee, depth + 1, spelling);
         return inner === undefined ? undefined : `${inner} ${sigil}${quals}`;
       }
+      case LF.PROCEDURE:
+      case LF.MFUNCTION:
+        return dia ? '' : undefined;
       case LF.CLASS:
       case LF.STRUCTURE:
       case LF.INTERFACE:
       case LF.UNION:
-      case LF.ENUM:
-        return this.udtName(index);
+      case LF.ENUM: {
+        const name = this.udtName(index);
+        if (!dia || name === undefined) return name;
+        const keyword = rec.leaf === LF.CLASS ? 'class' : rec.leaf === LF.STRUCTURE ? 'struct' : rec.leaf === LF.INTERFACE ? 'interface' : rec.leaf === LF.UNION ? 'union' : 'enum';
+        return `${keyword} ${name}`;
+      }
       default:
         return undefined;
     }
