@@ -24,7 +24,9 @@ export function signatureMatcher(rules: SignatureRules = DEFAULT_SIGNATURE_RULES
   return { skip: compile(rules.skip), prefix: compile(rules.prefix), maxPrefixFrames: rules.maxPrefixFrames };
 }
 
-const DEFAULT_MATCHER = signatureMatcher();
+/** The default lists compiled on first use (a run that prints no signature never compiles them). */
+let defaultMatcher: SignatureMatcher | undefined;
+const DEFAULT_MATCHER = (): SignatureMatcher => (defaultMatcher ??= signatureMatcher());
 const NO_MODULE = '(no module)';
 
 /** A function name without its parameter list (templates kept), whitespace collapsed. */
@@ -60,7 +62,7 @@ export function signatureFrameName(frame: StackFrame): string {
 }
 
 /** The signature of a walked thread's frames. */
-export function framesSignature(frames: readonly StackFrame[], matcher: SignatureMatcher = DEFAULT_MATCHER): CrashSignature {
+export function framesSignature(frames: readonly StackFrame[], matcher: SignatureMatcher = DEFAULT_MATCHER()): CrashSignature {
   const looked: SignatureFrame[] = [];
   const kept: string[] = [];
   let prefixes = 0;
@@ -93,7 +95,7 @@ export function framesSignature(frames: readonly StackFrame[], matcher: Signatur
 }
 
 /** The dump's signature: the kernel bucket, or the crashing (requesting) thread's frames. */
-export function crashSignature(analysis: Pick<Analysis, 'kernel' | 'crashingThreadIndex' | 'threads'>, matcher: SignatureMatcher = DEFAULT_MATCHER): CrashSignature {
+export function crashSignature(analysis: Pick<Analysis, 'kernel' | 'crashingThreadIndex' | 'threads'>, matcher: SignatureMatcher = DEFAULT_MATCHER()): CrashSignature {
   if (analysis.kernel) return { signature: analysis.kernel.bucket, frames: [] };
   const i = analysis.crashingThreadIndex;
   if (i === undefined) return { signature: 'EMPTY: no crashing thread', frames: [] };

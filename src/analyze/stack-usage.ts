@@ -179,5 +179,5 @@ function totals(frames: readonly FrameUsage[], key: (f: FrameUsage) => string, w
   }
   return [...byKey.entries()]
     .map(([name, t]) => ({ name, bytes: t.bytes, frames: t.frames, share: whole > 0 ? t.bytes / whole : 0 }))
-    .sort((a, b) => b.bytes - a.bytes || b.frames - a.frames || a.name.localeCompare(b.name));
+    .sort((a, b) => b.bytes - a.bytes || b.frames - a.frames || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -64,7 +64,7 @@ export function kfModuleTotals(rows: readonly KfRow[]): KfModuleTotal[] {
   }
   return [...totals.entries()]
     .map(([module, t]) => ({ module, bytes: t.bytes, rows: t.rows }))
-    .sort((a, b) => (b.bytes > a.bytes ? 1 : b.bytes < a.bytes ? -1 : a.module.localeCompare(b.module)));
+    .sort((a, b) => (b.bytes > a.bytes ? 1 : b.bytes < a.bytes ? -1 : (a.module < b.module ? -1 : a.module > b.module ? 1 : 0)));
 }
 
 /** Rows a report folds into one line: rows[firstRow..lastRow], described by `text`. */
