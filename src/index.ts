@@ -29,5 +29,8 @@ export { renderDps, dpsJson } from './report/dps.js';
 export { renderBreakpad, renderBreakpadMachine } from './report/breakpad.js';
 export { toJson } from './report/json.js';
 export { renderHtml, renderDpsHtml, REPORT_CSP, type HtmlOptions } from './report/html.js';
+export { DEFAULT_SIGNATURE_RULES, type SignatureRules } from './analyze/signature-rules.js';
+export { crashSignature, framesSignature } from './analyze/signature.js';
+export type { CrashSignature, SignatureFrame } from './analyze/types.js';
 export { escapeHtml } from './report/html-markup.js';
 export type { ImageFileOpener } from './images/module-images.js';
