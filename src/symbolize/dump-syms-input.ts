@@ -9,6 +9,7 @@ import type { PdbFile } from '../formats/pdb/pdb-file.js';
 import { readPublicSymbols, type PublicSymbol } from '../formats/pdb/public-symbols.js';
 import { Directory, Limits, Machine } from '../formats/pe/constants.js';
 import type { PeImage } from '../formats/pe/pe-image.js';
+import { readX64UnwindInfo, X64_REGISTERS, type X64UnwindInfo } from '../formats/pe/x64-unwind-info.js';
 import type { DumpSymsCfi, DumpSymsInput, DumpSymsModule, DumpSymsPublic } from './dump-syms.js';
 import { PdbModuleSymbols } from './pdb-symbols.js';
 import { undecoratePublicName } from './undecorate.js';
@@ -130,12 +131,6 @@ export function breakpadPublics(symbols: readonly PublicSymbol[]): DumpSymsPubli
   return out;
 }
 
-/** UNWIND_CODE operations as dump_syms' switch names them. */
-const UWOP = { PUSH_NONVOL: 0, ALLOC_LARGE: 1, ALLOC_SMALL: 2, SET_FPREG: 3, SAVE_NONVOL: 4, SAVE_NONVOL_FAR: 5, SAVE_XMM128: 8, SAVE_XMM128_FAR: 9, PUSH_MACHFRAME: 10 } as const;
-const UNW_FLAG_CHAININFO = 0x4;
-/** The integer registers in UNWIND_CODE's numbering, as Breakpad's CFI names them. */
-const X64_REGISTERS = ['$rax', '$rcx', '$rdx', '$rbx', '$rsp', '$rbp', '$rsi', '$rdi', '$r8', '$r9', '$r10', '$r11', '$r12', '$r13', '$r14', '$r15'] as const;
-
 /**
  * STACK CFI for each RUNTIME_FUNCTION of the exception directory, in table order: one
  * STACK CFI INIT record per function whose rules hold for the whole function, as dump_syms and
@@ -169,17 +164,8 @@ export async function x64Cfi(image: PeImage): Promise<{ records: DumpSymsCfi[]; 
   return { records, skipped };
 }
 
-/** One UNWIND_INFO of a chain: its code slots and frame register. */
-interface UnwindInfoCodes {
-  readonly slots: DataView;
-  readonly count: number;
-  readonly frameRegister: number;
-  /** The frame register's offset from $rsp, already scaled by 16. */
-  readonly frameOffset: number;
-}
-
 /** The unwind infos of one function, the primary first and then each chained one; undefined when one cannot be read or the chain is too long. */
-async function unwindChain(image: PeImage, unwindRva: number): Promise<UnwindInfoCodes[] | undefined> {
+async function unwindChain(image: PeImage, unwindRva: number): Promise<X64UnwindInfo[] | undefined> {
   let rva = unwindRva;
   // An indirect entry (bit 0 set) names another RUNTIME_FUNCTION whose unwind info is the one to read.
   for (let hops = 0; rva & 1; hops++) {
@@ -188,81 +174,12 @@ async function unwindChain(image: PeImage, unwindRva: number): Promise<UnwindInf
     if (!entry) return undefined;
     rva = new DataView(entry.buffer, entry.byteOffset, 12).getUint32(8, true);
   }
-  const chain: UnwindInfoCodes[] = [];
-  for (;;) {
-    if (chain.length >= Limits.unwindChain) return undefined;
-    const header = await image.readRva(rva, 4);
-    if (!header) return undefined;
-    const flags = header[0]! >> 3;
-    const count = header[2]!;
-    const slotsBytes = await image.readRva(rva + 4, ((count + 1) & ~1) * 2 + (flags & UNW_FLAG_CHAININFO ? 12 : 0));
-    if (!slotsBytes) return undefined;
-    const slots = new DataView(slotsBytes.buffer, slotsBytes.byteOffset, slotsBytes.byteLength);
-    chain.push({ slots, count, frameRegister: header[3]! & 0xf, frameOffset: (header[3]! >> 4) * 16 });
-    if (!(flags & UNW_FLAG_CHAININFO)) return chain;
-    // The chained RUNTIME_FUNCTION follows the codes, padded to an even count.
-    rva = slots.getUint32(((count + 1) & ~1) * 2 + 8, true);
+  const chain: X64UnwindInfo[] = [];
+  for (let info = await readX64UnwindInfo(image, rva); ; info = await readX64UnwindInfo(image, info.chained.unwindInfo)) {
+    if (!info || chain.length >= Limits.unwindChain) return undefined;
+    chain.push(info);
+    if (!info.chained) return chain;
   }
-}
-
-/** One unwind operation with what it moves and saves. */
-type UnwindStep =
-  | { readonly kind: 'push'; readonly register: number }
-  | { readonly kind: 'alloc'; readonly bytes: number }
-  | { readonly kind: 'save'; readonly register: number; readonly offset: number }
-  | { readonly kind: 'fp'; readonly register: number; readonly offset: number }
-  | { readonly kind: 'machframe'; readonly errorCode: boolean };
-
-/** The operations of one UNWIND_INFO in its own (reverse-prologue) order, as dump_syms reads the slots. */
-function unwindSteps(info: UnwindInfoCodes): UnwindStep[] {
-  const { slots, count } = info;
-  const op = (c: number): number => slots.getUint8(c * 2 + 1) & 0xf;
-  const opInfo = (c: number): number => slots.getUint8(c * 2 + 1) >> 4;
-  const slot = (c: number): number => slots.getUint16(c * 2, true);
-  const steps: UnwindStep[] = [];
-  for (let c = 0; c < count; c++) {
-    switch (op(c)) {
-      case UWOP.PUSH_NONVOL:
-        steps.push({ kind: 'push', register: opInfo(c) });
-        break;
-      case UWOP.ALLOC_LARGE:
-        if (opInfo(c) === 0) {
-          c++;
-          if (c < count) steps.push({ kind: 'alloc', bytes: slot(c) * 8 });
-        } else {
-          c += 2;
-          if (c < count) steps.push({ kind: 'alloc', bytes: (slot(c - 1) | (slot(c) << 16)) >>> 0 });
-        }
-        break;
-      case UWOP.ALLOC_SMALL:
-        steps.push({ kind: 'alloc', bytes: opInfo(c) * 8 + 8 });
-        break;
-      case UWOP.SET_FPREG:
-        steps.push({ kind: 'fp', register: info.frameRegister, offset: info.frameOffset });
-        break;
-      case UWOP.SAVE_NONVOL:
-        c++;
-        if (c < count) steps.push({ kind: 'save', register: opInfo(c - 1), offset: slot(c) * 8 });
-        break;
-      case UWOP.SAVE_NONVOL_FAR:
-        c += 2;
-        if (c < count) steps.push({ kind: 'save', register: opInfo(c - 2), offset: (slot(c - 1) | (slot(c) << 16)) >>> 0 });
-        break;
-      case UWOP.SAVE_XMM128:
-        c++;
-        break;
-      case UWOP.SAVE_XMM128_FAR:
-        c += 2;
-        break;
-      case UWOP.PUSH_MACHFRAME:
-        steps.push({ kind: 'machframe', errorCode: opInfo(c) !== 0 });
-        break;
-      default:
-        // 6 and 7 (UWOP_EPILOG and UWOP_SPARE_CODE in version 2, SAVE_XMM and SAVE_XMM_FAR to dump_syms): one slot, nothing saved.
-        break;
-    }
-  }
-  return steps;
 }
 
 /**
@@ -274,44 +191,55 @@ function unwindSteps(info: UnwindInfoCodes): UnwindStep[] {
 async function x64FrameRules(image: PeImage, unwindRva: number): Promise<string | undefined> {
   const chain = await unwindChain(image, unwindRva);
   if (!chain) return undefined;
-  const prologue = chain.flatMap(unwindSteps).reverse();
+  // The codes are listed last operation first, the chained entries after the primary's.
+  const prologue = chain.flatMap((info) => info.codes.map((code) => ({ code, info }))).reverse();
   let stackSize = 8;
   let ripOffset = 8;
   let machineFrameRsp: number | undefined;
   let framePointer: { register: number; offset: number; at: number } | undefined;
   // In prologue order, as symbolic lists them: a push's distance below the CFA, or a save's offset.
   const registers: ({ kind: 'push'; register: number; at: number } | { kind: 'save'; register: number; offset: number })[] = [];
-  for (const step of prologue) {
-    switch (step.kind) {
-      case 'push':
+  for (const { code, info } of prologue) {
+    switch (code.op) {
+      case 'push_nonvol':
         stackSize += 8;
-        registers.push({ kind: 'push', register: step.register, at: stackSize });
+        registers.push({ kind: 'push', register: code.register, at: stackSize });
         break;
-      case 'alloc':
-        stackSize = (stackSize + step.bytes) >>> 0;
+      case 'alloc_large':
+      case 'alloc_small':
+        stackSize = (stackSize + code.size) >>> 0;
         break;
-      case 'save':
-        registers.push(step);
+      case 'save_nonvol':
+      case 'save_nonvol_far':
+        registers.push({ kind: 'save', register: code.register, offset: code.offset });
         break;
-      case 'fp':
-        framePointer ??= { register: step.register, offset: step.offset, at: stackSize };
+      case 'set_fpreg':
+        framePointer ??= { register: info.frameRegister, offset: info.frameOffset * 16, at: stackSize };
         break;
-      case 'machframe':
+      case 'push_machframe':
         // dump_syms' sums: 80 bytes (88 with the error code), the return address 80 bytes further from the CFA.
-        stackSize += step.errorCode ? 88 : 80;
+        stackSize += code.errorCode ? 88 : 80;
         ripOffset += 80;
         // RIP, CS, EFLAGS, then the interrupted RSP.
         machineFrameRsp = ripOffset - 24;
+        break;
+      default:
+        // XMM saves, epilog descriptors and spare codes move nothing an integer rule needs.
         break;
     }
   }
   // A save's offset is from where $rsp was once the prologue ended, or from the frame register's base.
   const base = framePointer ? framePointer.at : stackSize;
   const rules = [
-    framePointer ? `.cfa: ${X64_REGISTERS[framePointer.register]} ${framePointer.at - framePointer.offset} +` : `.cfa: $rsp ${stackSize} +`,
-    ...registers.map((r) => `${X64_REGISTERS[r.register]}: .cfa ${r.kind === 'push' ? r.at : base - r.offset} - ^`),
+    framePointer ? `.cfa: ${cfiRegister(framePointer.register)} ${framePointer.at - framePointer.offset} +` : `.cfa: $rsp ${stackSize} +`,
+    ...registers.map((r) => `${cfiRegister(r.register)}: .cfa ${r.kind === 'push' ? r.at : base - r.offset} - ^`),
     ...(machineFrameRsp !== undefined ? [`$rsp: .cfa ${machineFrameRsp} - ^`] : []),
     `.ra: .cfa ${ripOffset} - ^`,
   ];
   return rules.join(' ');
+}
+
+/** An UNWIND_CODE register as Breakpad's CFI names it: `$rbx`. */
+function cfiRegister(register: number): string {
+  return `$${X64_REGISTERS[register]}`;
 }
