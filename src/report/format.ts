@@ -60,3 +60,13 @@ export function registerLines(registers: readonly (readonly [string, bigint])[],
   lines.push(line);
   return lines;
 }
+
+/**
+ * Text the dump's writer chose, with control characters escaped (one line each, no terminal
+ * escapes) and Unicode's bidirectional controls shown as escapes (they would reorder what follows).
+ */
+export function printable(text: string): string {
+  return text
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

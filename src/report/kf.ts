@@ -1,6 +1,6 @@
 import type { Analysis, KfRow, ThreadReport } from '../analyze/types.js';
 import { foldedRunText, foldedRuns } from './runs.js';
-import { printable } from './text.js';
+import { printable } from './format.js';
 import { pointerWidth, type Cpu } from '../model/cpu.js';
 import { registerValue, type StackFrame } from '../unwind/frame.js';
 import { windbgModuleName } from '../symbolize/module-name.js';

@@ -4,7 +4,7 @@ import { describeMemory } from '../analyze/memory-map.js';
 import { registerOrder, pointerWidth, type Cpu } from '../model/cpu.js';
 import type { StackFrame } from '../unwind/frame.js';
 import { moduleName } from '../symbolize/module-name.js';
-import { hexPad, registerLines, trustDescription } from './format.js';
+import { hexPad, printable, registerLines, trustDescription } from './format.js';
 import { baseName } from '../symbolize/symbol-store.js';
 import { foldedRunText, foldedRuns, foldsByFirstFrame, type FoldedRun } from './runs.js';
 
@@ -151,26 +151,17 @@ function renderDrivers(analysis: Analysis): string[] {
 function renderCrashpad(analysis: Analysis): string[] {
   const c = analysis.snapshot.crashpad!;
   const modules = analysis.snapshot.modules;
-  const out = ['Crashpad annotations:', `  report id ${printable(c.reportId)}, client id ${printable(c.clientId)}`];
-  for (const [key, value] of c.simpleAnnotations) out.push(`  ${printable(key)} = ${printable(value)}`);
+  const out = ['Crashpad annotations:', `  report id ${c.reportId}, client id ${c.clientId}`];
+  for (const [key, value] of c.simpleAnnotations) out.push(`  ${key} = ${value}`);
   for (const m of c.moduleAnnotations) {
     const module = modules[m.moduleIndex];
     const name = module ? moduleName(module) : `module #${m.moduleIndex}`;
-    for (const a of m.listAnnotations) out.push(`  ${name}: ${printable(a)}`);
-    for (const [key, value] of m.simpleAnnotations) out.push(`  ${name}: ${printable(key)} = ${printable(value)}`);
+    for (const a of m.listAnnotations) out.push(`  ${name}: ${a}`);
+    for (const [key, value] of m.simpleAnnotations) out.push(`  ${name}: ${key} = ${value}`);
   }
   return out;
 }
 
-/**
- * Text the dump's writer chose, with control characters escaped (one line each, no terminal
- * escapes) and Unicode's bidirectional controls shown as escapes (they would reorder what follows).
- */
-export function printable(text: string): string {
-  return text
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`)
-    .replace(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 /** A PE TimeDateStamp in UTC; many Windows images carry a build hash instead of a time (reproducible builds). */
 function timeText(stamp: number): string {
