@@ -48,33 +48,30 @@ export class FileDirectories {
 
   private opener(dir: string): DirectoryOpener {
     return async (segments: string[]): Promise<ByteSource | undefined> => {
-      // Each segment must be in its parent's listing before anything is opened.
+      // Each segment must be in its parent's listing before anything is opened; names a listing
+      // cannot answer for (odd segments, an unlistable directory) are simply tried.
       let at = dir;
       for (const segment of segments) {
-        if (segment === '' || segment === '.' || segment === '..' || segment.includes('/')) return openDirectly(dir, segments, this.open);
-        const names = await this.listing(at);
-        if (names === undefined) return openDirectly(dir, segments, this.open);
+        const names = segment === '' || segment === '.' || segment === '..' || segment.includes('/') ? undefined : await this.listing(at);
+        if (names === undefined) return this.keep(join(dir, ...segments));
         if (!names.has(segment)) return undefined;
         at = join(at, segment);
       }
-      const file = await openIfExists(at);
-      if (!file) return undefined;
-      this.open.push(file);
-      return file.source;
+      return this.keep(at);
     };
+  }
+
+  /** Opens a file that stays open until close(); undefined when it is absent. */
+  private async keep(path: string): Promise<ByteSource | undefined> {
+    const file = await openIfExists(path);
+    if (!file) return undefined;
+    this.open.push(file);
+    return file.source;
   }
 }
 
 /** How long a directory listing answers before it is read again. */
 const LISTING_TTL_MS = 60_000;
-
-/** Segments a listing cannot answer for (odd names, an unlistable directory): the plain open. */
-async function openDirectly(dir: string, segments: string[], open: OpenFile[]): Promise<ByteSource | undefined> {
-  const file = await openIfExists(join(dir, ...segments));
-  if (!file) return undefined;
-  open.push(file);
-  return file.source;
-}
 
 /**
  * Only a symbol store's three-level paths (`<name>/<key>/<name>`) through `open`: symbol
