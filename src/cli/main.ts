@@ -97,6 +97,11 @@ class CliError extends Error {
 }
 
 /** `--symbols` and `--modules` name directories: a file there is usually the dump the option swallowed. */
+async function checkSourceDirectories(flags: Pick<AnalysisFlags, 'symbols' | 'modules'>): Promise<void> {
+  await checkDirectories('--symbols', flags.symbols ?? []);
+  await checkDirectories('--modules', flags.modules ?? []);
+}
+
 async function checkDirectories(option: string, dirs: readonly string[]): Promise<void> {
   for (const dir of dirs) {
     const info = await stat(dir).catch((e: unknown) => {
@@ -265,8 +270,7 @@ function cannotOpen(path: string, e: unknown): CliError {
 async function runDump(dump: string | undefined, opts: DumpOptions): Promise<number> {
   // The findings are a list, not a stack: kf (WinDbg's stack listing) has no form for them.
   if (opts.findingsOnly && opts.format !== 'text' && opts.format !== 'json') throw new CliError(`--findings-only prints text or json, not ${opts.format}`, ExitCode.Usage);
-  await checkDirectories('--symbols', opts.symbols);
-  await checkDirectories('--modules', opts.modules);
+  await checkSourceDirectories(opts);
   for (const url of opts.symbolServer) if (!isHttpUrl(url)) throw new CliError(`--symbol-server ${url}: not an http:// or https:// URL (a directory is --symbols)`, ExitCode.Usage);
   const path = dump ?? sample(opts);
   const session = new DumpSession(await sessionSettings(opts, process.stderr));
@@ -322,8 +326,7 @@ function breakpadOutput(analysis: Analysis, opts: DumpOptions, symbolSupplier: b
 }
 
 async function runSignature(dump: string, flags: AnalysisFlags & { format: 'text' | 'json' }): Promise<number> {
-  await checkDirectories('--symbols', flags.symbols ?? []);
-  await checkDirectories('--modules', flags.modules ?? []);
+  await checkSourceDirectories(flags);
   const session = new DumpSession(await sessionSettings(flags, process.stderr));
   try {
     const run = await session.analyzeFile(dump, { maxStreamBytes: DEFAULT_MAX_STREAM_BYTES }).catch((e: unknown) => {
@@ -342,8 +345,7 @@ async function runSignature(dump: string, flags: AnalysisFlags & { format: 'text
 }
 
 async function runBatchCommand(inputs: string[], flags: AnalysisFlags & { out: string; jobs?: number; resume?: boolean; threads: 'all' | 'crashed' }): Promise<number> {
-  await checkDirectories('--symbols', flags.symbols ?? []);
-  await checkDirectories('--modules', flags.modules ?? []);
+  await checkSourceDirectories(flags);
   const outcome = await runBatch({
     inputs,
     out: flags.out,
