@@ -15,25 +15,16 @@ const scope = self as unknown as WorkerScope;
 /** Progress is told about every 1 MiB read. */
 const PROGRESS_STEP = 1 << 20;
 
-/**
- * A dump's page cache holds 4 KiB pages (1024 of them): its memory comes in pages of that size, and
- * scattered probes (the hidden-image scan reads 64 bytes at every 64 KiB boundary of every region)
- * would each pull in a whole page, 105 MB of 64 KiB pages for a 100 MB full-memory dump where 4 KiB
- * pages read 7 MB. Symbol files and images keep PagedSource's 64 KiB pages for their longer runs.
- */
-const DUMP_PAGE = { size: 4096, count: 1024 } as const;
-
 /** A dropped file read through a page cache (many small reads of neighbouring structures cost one Blob.slice), counted below the cache. */
-function fileSource(file: File, dump: boolean, onProgress: (bytesRead: number) => void = () => undefined): { source: ByteSource; read: ReadProgressSource } {
+function fileSource(file: File, onProgress: (bytesRead: number) => void = () => undefined): { source: ByteSource; read: ReadProgressSource } {
   const read = new ReadProgressSource(new BlobSource(file, file.name), onProgress, PROGRESS_STEP);
-  const readAt = (offset: number, length: number): Promise<Uint8Array> => read.read(offset, length);
-  return { source: dump ? new PagedSource(file.name, file.size, readAt, DUMP_PAGE.size, DUMP_PAGE.count) : new PagedSource(file.name, file.size, readAt), read };
+  return { source: new PagedSource(file.name, file.size, (offset, length) => read.read(offset, length)), read };
 }
 
 async function analyseFiles(files: readonly File[]): Promise<void> {
   let set: FileSet;
   try {
-    set = await FileSet.of(files.map((f) => fileSource(f, false).source));
+    set = await FileSet.of(files.map((f) => fileSource(f).source));
   } catch (e) {
     // A file the browser can no longer read (moved or deleted since it was chosen).
     scope.postMessage({ type: 'failed', dump: 0, name: files[0]?.name ?? '', message: e instanceof Error ? e.message : String(e) });
@@ -45,7 +36,7 @@ async function analyseFiles(files: readonly File[]): Promise<void> {
   const dumps = files.filter((_, i) => set.entries[i]!.kind === 'dump');
   for (const [index, file] of dumps.entries()) {
     const post = (bytesRead: number): void => scope.postMessage({ type: 'progress', dump: index, name: file.name, bytesRead, size: file.size });
-    const { source, read } = fileSource(file, true, post);
+    const { source, read } = fileSource(file, post);
     try {
       const symbols = new SymbolStoreProvider([set.symbols], 64, { pdbLoader: loadPdbSymbols });
       const analysis = await analyze(source, {
