@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const corpus = join(repo, '..', 'shared', 'corpus');
 // The bundled CLI, as ./stackhog and the package's bin run it (tsc's modules when no bundle was built).
-const cli = existsSync(join(repo, 'dist', 'cli', 'main.bundle.js')) ? join(repo, 'dist', 'cli', 'main.bundle.js') : join(repo, 'dist', 'cli', 'main.js');
+const cli = existsSync(join(repo, 'dist', 'cli', 'main.bundle.cjs')) ? join(repo, 'dist', 'cli', 'stackhog.cjs') : join(repo, 'dist', 'cli', 'main.js');
 const bench = join(tmpdir(), 'stackhog-bench');
 const GNU_TIME = '/usr/bin/time';
 

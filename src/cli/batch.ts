@@ -87,10 +87,10 @@ async function previousResults(out: string): Promise<Map<string, { signature: st
   return done;
 }
 
-/** The bundled worker when the build made one (one module to load per thread), else tsc's. */
+/** The bundled worker (one script per thread, through the code cache) when the build made one, else tsc's. */
 function workerFile(): string {
-  const bundled = new URL('./batch-worker.bundle.js', import.meta.url);
-  return existsSync(bundled) ? bundled.href : new URL('./batch-worker.js', import.meta.url).href;
+  const bundled = existsSync(new URL('./batch-worker.bundle.cjs', import.meta.url));
+  return new URL(bundled ? './batch-worker-entry.cjs' : './batch-worker.js', import.meta.url).href;
 }
 
 export async function runBatch(options: BatchOptions): Promise<BatchOutcome> {
