@@ -15,6 +15,8 @@ export interface BatchWorkerData {
 
 export interface BatchTask {
   readonly path: string;
+  /** A folder of symbols for this dump alone (a service upload's), searched before the session's. */
+  readonly symbols?: string;
 }
 
 export interface BatchResult {
@@ -41,8 +43,10 @@ function reason(e: unknown): string {
 export default async function analyseOne(task: BatchTask): Promise<BatchResult> {
   const started = performance.now();
   session ??= new DumpSession(data.settings);
+  // A dump with symbols of its own gets a session of its own: the shared one keeps its cache intact.
+  const own = task.symbols !== undefined ? new DumpSession({ ...data.settings, symbols: [task.symbols, ...data.settings.symbols] }) : undefined;
   try {
-    const run = await session.analyzeFile(task.path, { maxStreamBytes: 0 });
+    const run = await (own ?? session).analyzeFile(task.path, { maxStreamBytes: 0 });
     const doc = toJson(run.analysis, { threads: data.threads }) as Record<string, unknown>;
     const a = run.analysis;
     return {
@@ -56,5 +60,7 @@ export default async function analyseOne(task: BatchTask): Promise<BatchResult> 
   } catch (e) {
     const error = reason(e);
     return { path: task.path, line: JSON.stringify({ path: task.path, status: 'ERROR', error }), signature: undefined, error, exit: 2, ms: performance.now() - started };
+  } finally {
+    await own?.close();
   }
 }

@@ -88,7 +88,7 @@ async function previousResults(out: string): Promise<Map<string, { signature: st
 }
 
 /** The bundled worker (one script per thread, through the code cache) when the build made one, else tsc's. */
-function workerFile(): string {
+export function workerFile(): string {
   const bundled = existsSync(new URL('./batch-worker.bundle.cjs', import.meta.url));
   return new URL(bundled ? './batch-worker-entry.cjs' : './batch-worker.js', import.meta.url).href;
 }

@@ -179,6 +179,52 @@ function program(setJob: (job: Job) => void): Command {
     .showHelpAfterError()
     .exitOverride()
     .action((inputs: string[], flags: AnalysisFlags & { out: string; jobs?: number; resume?: boolean; threads: 'all' | 'crashed' }) => setJob(() => runBatchCommand(inputs, flags)));
+  withAnalysisOptions(
+    root
+      .command('worker')
+      .description('take dump jobs from a BullMQ queue on Redis and analyse them on threads (the processing service; see README "Processing service")'),
+  )
+    .requiredOption('--redis <url>', 'the Redis the queue lives on (redis://host:port)')
+    .option('--queue <name>', 'queue name', 'stackhog')
+    .option('--concurrency <n>', 'jobs at once, each on its own thread (default: the CPUs)', positiveInt)
+    .option('-o, --out <file>', 'also append each completed job as a JSON line (as stackhog batch writes, plus id)')
+    .option('--job-timeout <seconds>', "stop a job's thread after this long and let the job be retried (default: --timeout + 60)", positiveInt)
+    .option('--thread-memory <MiB>', 'heap limit of each analysis thread; a dump that needs more fails its attempt', positiveInt, 2048)
+    .option('--max-download-mb <n>', 'refuse a dump given by URL when it is larger', positiveInt, 4096)
+    .option('--stall-seconds <n>', "a job's lock lasts this long unrenewed: a dead worker's jobs go to another worker after about this long", positiveInt, 30)
+    .showHelpAfterError()
+    .exitOverride()
+    .action((flags: AnalysisFlags & WorkerFlags) => setJob(() => runWorkerCommand(flags)));
+  root
+    .command('api')
+    .description('the HTTP front of the processing service: POST /minidump stores and queues a dump, GET /requests/:id answers with its result')
+    .requiredOption('--redis <url>', 'the Redis the queue lives on (redis://host:port)')
+    .option('--queue <name>', 'queue name', 'stackhog')
+    .option('--port <n>', 'port to listen on (0: any free port)', portNumber, 8080)
+    .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+    .option('--max-upload-mb <n>', 'refuse larger uploads with 413', positiveInt, 512)
+    .option('--store <dir>', 'where uploads are kept; every worker must see it at the same path', 'stackhog-store')
+    .showHelpAfterError()
+    .exitOverride()
+    .action((flags: ApiFlags) => setJob(() => runApiCommand(flags)));
+  root
+    .command('enqueue')
+    .description('queue dumps for the processing service by path (on the volume the workers share) or http(s) URL; prints "<id> <dump>" for each')
+    .argument('<dumps...>', 'dump files or URLs')
+    .requiredOption('--redis <url>', 'the Redis the queue lives on (redis://host:port)')
+    .option('--queue <name>', 'queue name', 'stackhog')
+    .showHelpAfterError()
+    .exitOverride()
+    .action((dumps: string[], flags: { redis: string; queue: string }) => setJob(() => runEnqueueCommand(dumps, flags)));
+  root
+    .command('results')
+    .description("print the processing service's finished jobs as JSON lines (completed: the batch document plus id; failed: id, path, error)")
+    .requiredOption('--redis <url>', 'the Redis the queue lives on (redis://host:port)')
+    .option('--queue <name>', 'queue name', 'stackhog')
+    .option('--wait', 'first wait until no job is waiting, running or delayed')
+    .showHelpAfterError()
+    .exitOverride()
+    .action((flags: { redis: string; queue: string; wait?: boolean }) => setJob(() => runResultsCommand(flags)));
   root
     .command('dump-syms')
     .description("write a Breakpad .sym for a PDB, as Breakpad's dump_syms does; the image adds INFO CODE_ID and, for x64, STACK CFI")
@@ -357,6 +403,101 @@ async function runBatchCommand(inputs: string[], flags: AnalysisFlags & { out: s
     summary: process.stdout,
   });
   return outcome.exit;
+}
+
+interface WorkerFlags {
+  redis: string;
+  queue: string;
+  concurrency?: number;
+  out?: string;
+  jobTimeout?: number;
+  threadMemory: number;
+  maxDownloadMb: number;
+  stallSeconds: number;
+}
+
+interface ApiFlags {
+  redis: string;
+  queue: string;
+  port: number;
+  host: string;
+  maxUploadMb: number;
+  store: string;
+}
+
+function checkRedisUrl(url: string): void {
+  if (!/^rediss?:\/\/[^/]/i.test(url)) throw new CliError(`--redis ${url}: expected redis://host:port (or rediss://)`, ExitCode.Usage);
+}
+
+async function runWorkerCommand(flags: AnalysisFlags & WorkerFlags): Promise<number> {
+  checkRedisUrl(flags.redis);
+  await checkSourceDirectories(flags);
+  const [{ runWorker }, { RedisUnreachableError }] = await Promise.all([import('../service/worker.js'), import('../service/jobs.js')]);
+  const { availableParallelism } = await import('node:os');
+  let signalled = 0;
+  const stop = new Promise<'graceful' | 'now'>((resolve) => {
+    const onSignal = (): void => {
+      signalled++;
+      if (signalled === 1) resolve('graceful');
+      else process.exit(ExitCode.Internal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await runWorker({
+    redis: flags.redis,
+    queue: flags.queue,
+    concurrency: flags.concurrency ?? availableParallelism(),
+    settings: await sessionSettings(flags, undefined),
+    ...(flags.out !== undefined ? { out: flags.out } : {}),
+    jobTimeoutSeconds: flags.jobTimeout ?? flags.timeout + 60,
+    threadMemoryMb: flags.threadMemory,
+    maxDownloadBytes: flags.maxDownloadMb * 1024 * 1024,
+    stallSeconds: flags.stallSeconds,
+    log: process.stderr,
+    stop,
+  }).catch((e: unknown) => {
+    if (e instanceof RedisUnreachableError) throw new CliError(e.message, ExitCode.BadInput);
+    throw e;
+  });
+  return ExitCode.Ok;
+}
+
+async function runApiCommand(flags: ApiFlags): Promise<number> {
+  checkRedisUrl(flags.redis);
+  const [{ startApi }, { RedisUnreachableError }] = await Promise.all([import('../service/api.js'), import('../service/jobs.js')]);
+  const api = await startApi({ redis: flags.redis, queue: flags.queue, host: flags.host, port: flags.port, maxUploadBytes: flags.maxUploadMb * 1024 * 1024, store: flags.store }).catch((e: unknown) => {
+    throw new CliError(e instanceof RedisUnreachableError ? e.message : `api: cannot listen on ${flags.host}:${flags.port}: ${e instanceof Error ? e.message : String(e)}`, ExitCode.BadInput);
+  });
+  process.stderr.write(`stackhog api: listening on ${api.url} (queue ${flags.queue} on ${flags.redis}, uploads in ${flags.store})\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await api.close();
+  return ExitCode.Ok;
+}
+
+async function runEnqueueCommand(dumps: string[], flags: { redis: string; queue: string }): Promise<number> {
+  checkRedisUrl(flags.redis);
+  const { enqueue } = await import('../service/client.js');
+  try {
+    await enqueue({ redis: flags.redis, queue: flags.queue }, dumps, process.stdout);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(`enqueue: ${code === 'ENOENT' ? `${(e as NodeJS.ErrnoException).path ?? ''}: no such file` : e instanceof Error ? e.message : String(e)}`, ExitCode.BadInput);
+  }
+  return ExitCode.Ok;
+}
+
+async function runResultsCommand(flags: { redis: string; queue: string; wait?: boolean }): Promise<number> {
+  checkRedisUrl(flags.redis);
+  const { results } = await import('../service/client.js');
+  const tally = await results({ redis: flags.redis, queue: flags.queue, wait: flags.wait === true }, process.stdout).catch((e: unknown) => {
+    throw new CliError(e instanceof Error ? e.message : String(e), ExitCode.BadInput);
+  });
+  process.stderr.write(`stackhog results: ${tally.completed} completed, ${tally.failed} failed\n`);
+  return tally.failed > 0 ? ExitCode.BadInput : ExitCode.Ok;
 }
 
 async function runDps(path: string, opts: DpsOptions): Promise<number> {
