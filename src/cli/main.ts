@@ -457,8 +457,10 @@ async function runWorkerCommand(flags: AnalysisFlags & WorkerFlags): Promise<num
     log: process.stderr,
     stop,
   }).catch((e: unknown) => {
-    if (e instanceof RedisUnreachableError) throw new CliError(e.message, ExitCode.BadInput);
-    throw e;
+    if (!(e instanceof RedisUnreachableError)) throw e;
+    // The queue's connection keeps retrying in the background: end the process here.
+    process.stderr.write(`stackhog: ${e.message}\n`, () => process.exit(ExitCode.BadInput));
+    return new Promise<never>(() => undefined);
   });
   return ExitCode.Ok;
 }

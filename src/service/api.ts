@@ -25,7 +25,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { symbolFilePath } from '../symbolize/symbol-store.js';
-import { addDumpJob, DEFAULT_QUEUE, type DumpJobData, type DumpJobResult, isJobId, redisConnection, untilReady } from './jobs.js';
+import { addDumpJob, DEFAULT_QUEUE, type DumpJobData, type DumpJobResult, isJobId, redisConnection, reportErrors, untilReady } from './jobs.js';
 import { serviceMetrics } from './metrics.js';
 
 export interface ApiOptions {
@@ -71,8 +71,8 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const queueName = options.queue ?? DEFAULT_QUEUE;
   const queue = new Queue<DumpJobData, DumpJobResult>(queueName, { connection });
   const events = new QueueEvents(queueName, { connection });
-  queue.on('error', () => undefined);
-  events.on('error', () => undefined);
+  reportErrors(queue, `stackhog api: Redis at ${options.redis}`, process.stderr);
+  reportErrors(events, `stackhog api: Redis at ${options.redis} (events)`, process.stderr);
   const metrics = serviceMetrics(queue as never, events);
   const store = resolve(options.store);
   await mkdir(store, { recursive: true });

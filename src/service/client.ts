@@ -4,7 +4,7 @@
  * results prints every finished job as a JSON line, the lines `stackhog batch` writes plus `id`.
  */
 import type { Job } from 'bullmq';
-import { addDumpJob, DEFAULT_QUEUE, type DumpJobData, type DumpJobResult, jobFor, redisConnection, resultLine, untilReady } from './jobs.js';
+import { addDumpJob, DEFAULT_QUEUE, type DumpJobData, type DumpJobResult, jobFor, redisConnection, reportErrors, resultLine, untilReady } from './jobs.js';
 
 export interface ClientOptions {
   readonly redis: string;
@@ -14,6 +14,7 @@ export interface ClientOptions {
 async function withQueue<T>(options: ClientOptions, work: (queue: import('bullmq').Queue<DumpJobData, DumpJobResult>) => Promise<T>): Promise<T> {
   const { Queue } = await import('bullmq');
   const queue = new Queue<DumpJobData, DumpJobResult>(options.queue ?? DEFAULT_QUEUE, { connection: redisConnection(options.redis) });
+  reportErrors(queue, `stackhog: Redis at ${options.redis}`, process.stderr);
   try {
     await untilReady(queue, options.redis);
     return await work(queue);

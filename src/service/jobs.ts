@@ -91,6 +91,19 @@ export async function untilReady(part: { waitUntilReady(): Promise<unknown> }, u
   }
 }
 
+/**
+ * Reports a BullMQ part's connection errors on `log`, each distinct message once in a row (ioredis
+ * retries every few hundred milliseconds while Redis is away); without a listener BullMQ would
+ * print every one with its stack.
+ */
+export function reportErrors(part: { on(event: 'error', listener: (e: Error) => void): unknown }, label: string, log: NodeJS.WritableStream): void {
+  let last = '';
+  part.on('error', (e: Error) => {
+    if (e.message !== last) log.write(`${label}: ${e.message}\n`);
+    last = e.message;
+  });
+}
+
 export function isUrl(dump: string): boolean {
   return /^https?:\/\//i.test(dump);
 }

@@ -20,7 +20,7 @@ import type { Job } from 'bullmq';
 import type { SessionSettings } from '../node/dump-session.js';
 import type { BatchResult, BatchTask, BatchWorkerData } from '../cli/batch-worker.js';
 import { workerFile } from '../cli/batch.js';
-import { DEFAULT_QUEUE, type DumpJobData, type DumpJobResult, isUrl, JOB_NAME, redisConnection, untilReady } from './jobs.js';
+import { DEFAULT_QUEUE, type DumpJobData, type DumpJobResult, isUrl, JOB_NAME, redisConnection, reportErrors, untilReady } from './jobs.js';
 
 export interface WorkerOptions {
   readonly redis: string;
@@ -45,6 +45,8 @@ export interface WorkerOptions {
 
 /** A failed attempt that says why in words. */
 class AttemptError extends Error {}
+/** A URL dump over --max-download-mb: it would be as large next time. */
+class TooLargeError extends AttemptError {}
 
 export async function runWorker(options: WorkerOptions): Promise<{ completed: number; failed: number }> {
   const [{ Worker, UnrecoverableError }, { Piscina }] = await Promise.all([import('bullmq'), import('piscina')]);
@@ -74,7 +76,9 @@ export async function runWorker(options: WorkerOptions): Promise<{ completed: nu
         scratch = await mkdtemp(join(tmpdir(), 'stackhog-job-'));
         path = join(scratch, 'dump');
         const fetchStarted = Date.now();
-        await download(data.dump, path, options.maxDownloadBytes, options.jobTimeoutSeconds);
+        await download(data.dump, path, options.maxDownloadBytes, options.jobTimeoutSeconds).catch((e: unknown) => {
+          throw e instanceof TooLargeError ? new UnrecoverableError(e.message) : e;
+        });
         fetchMs = Date.now() - fetchStarted;
       }
       const controller = new AbortController();
@@ -122,15 +126,12 @@ export async function runWorker(options: WorkerOptions): Promise<{ completed: nu
     options.log.write(`stackhog worker: job ${job?.id ?? '?'} (${job?.data.dump ?? '?'}) failed: ${e.message}\n`);
   });
   // Redis going away is reported and waited out (ioredis reconnects); it never ends the process.
-  let lastError = '';
-  worker.on('error', (e) => {
-    if (e.message !== lastError) options.log.write(`stackhog worker: ${e.message}\n`);
-    lastError = e.message;
-  });
+  reportErrors(worker, `stackhog worker: Redis at ${options.redis}`, options.log);
   try {
     await untilReady(worker, options.redis);
   } catch (e) {
-    await worker.close(true);
+    // Closing waits on a connection that never came: the caller ends the process instead.
+    void worker.close(true).catch(() => undefined);
     await pool.destroy();
     throw e;
   }
@@ -155,13 +156,13 @@ async function download(url: string, path: string, maxBytes: number, timeoutSeco
     });
     if (!response.ok || !response.body) throw new AttemptError(`cannot fetch ${url}: HTTP ${response.status}`);
     const declared = Number(response.headers.get('content-length'));
-    if (declared > maxBytes) throw new AttemptError(`cannot fetch ${url}: ${declared} bytes is over --max-download-bytes ${maxBytes}`);
+    if (declared > maxBytes) throw new TooLargeError(`cannot fetch ${url}: ${declared} bytes is over --max-download-bytes ${maxBytes}`);
     const file = await open(path, 'w');
     let received = 0;
     try {
       for await (const chunk of response.body) {
         received += chunk.length;
-        if (received > maxBytes) throw new AttemptError(`cannot fetch ${url}: more than --max-download-bytes ${maxBytes}`);
+        if (received > maxBytes) throw new TooLargeError(`cannot fetch ${url}: more than --max-download-bytes ${maxBytes}`);
         await file.write(chunk);
       }
     } catch (e) {
