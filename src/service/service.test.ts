@@ -260,6 +260,33 @@ describe('processing service', { skip }, () => {
     }
   });
 
+  test('SIGTERM mid-job: the worker takes no new job, finishes the running one, and exits 0', async () => {
+    flush();
+    // The symbol server never answers, so the job is running when the signal comes; it ends when the
+    // request gives up (--symbol-timeout 2), and the worker with it.
+    let asked = 0;
+    const tarpit: Server = createServer(() => {
+      asked++;
+    });
+    await new Promise<void>((ok) => tarpit.listen(0, '127.0.0.1', () => ok()));
+    try {
+      const out = join(scratch, 'sigterm.jsonl');
+      const worker = await start(['worker', '--redis', redis.url, '--concurrency', '1', '--symbol-server', `http://127.0.0.1:${(tarpit.address() as { port: number }).port}`, '--symbol-timeout', '2', '--symbol-cache-dir', join(scratch, 'symcache-term'), '-o', out]);
+      const enqueued = cli('enqueue', '--redis', redis.url, corpusPath('breakpad', 'minidump2.dmp'), corpusPath('breakpad', 'null_read_av.dmp'));
+      const [first, second] = enqueued.stdout.trim().split('\n').map((l) => l.split(' ')[0]!);
+      await eventually('the worker to be mid-job', async () => (asked > 0 ? true : undefined));
+      const ended = await worker.stop('SIGTERM');
+      assert.equal(ended.code, 0, worker.stderr());
+      assert.match(worker.stderr(), /stopping after the running jobs/);
+      assert.equal((await jobRecord(redis.url, first!)).state, 'completed', 'the running job finished');
+      assert.equal((await jobRecord(redis.url, second!)).state, 'waiting', 'no new job was taken');
+      assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 1);
+    } finally {
+      tarpit.closeAllConnections();
+      tarpit.close();
+    }
+  });
+
   test('a hostile dump (a stack of fake frames) ends in the failed set after its retries; an unreadable one fails at once; a damaged one is analysed', async () => {
     flush();
     const hostile = join(scratch, 'fake-frames.dmp');
