@@ -98,6 +98,21 @@ function fakeFramesDump(): Uint8Array {
     .build();
 }
 
+/** Runs `work` beside an HTTP server that takes requests and never answers (a stuck symbol server). */
+async function withTarpit(work: (url: string, asked: () => number) => Promise<void>): Promise<void> {
+  let asked = 0;
+  const tarpit: Server = createServer(() => {
+    asked++;
+  });
+  await new Promise<void>((ok) => tarpit.listen(0, '127.0.0.1', () => ok()));
+  try {
+    await work(`http://127.0.0.1:${(tarpit.address() as { port: number }).port}`, () => asked);
+  } finally {
+    tarpit.closeAllConnections();
+    tarpit.close();
+  }
+}
+
 describe('processing service', { skip }, () => {
   let redis: RunningRedis;
   let scratch: string;
@@ -232,18 +247,12 @@ describe('processing service', { skip }, () => {
   test('a worker killed with SIGKILL mid-job: its job is completed by the other worker', async () => {
     flush();
     // The first worker asks a symbol server that never answers, so it is mid-job when it is killed.
-    let asked = 0;
-    const tarpit: Server = createServer(() => {
-      asked++;
-    });
-    await new Promise<void>((ok) => tarpit.listen(0, '127.0.0.1', () => ok()));
-    const tarpitUrl = `http://127.0.0.1:${(tarpit.address() as { port: number }).port}`;
-    try {
+    await withTarpit(async (tarpitUrl, asked) => {
       const doomed = await start(['worker', '--redis', redis.url, '--concurrency', '1', '--stall-seconds', '2', '--symbol-server', tarpitUrl, '--symbol-timeout', '600', '--symbol-cache-dir', join(scratch, 'symcache')]);
       const dump = corpusPath('breakpad', 'minidump2.dmp');
       const enqueued = cli('enqueue', '--redis', redis.url, dump);
       const id = enqueued.stdout.split(' ')[0]!;
-      await eventually('the first worker to ask the symbol server', async () => (asked > 0 ? true : undefined));
+      await eventually('the first worker to ask the symbol server', async () => (asked() > 0 ? true : undefined));
       assert.equal((await jobRecord(redis.url, id)).state, 'active');
       await doomed.stop('SIGKILL');
       const out = join(scratch, 'survivor.jsonl');
@@ -254,37 +263,26 @@ describe('processing service', { skip }, () => {
       });
       assert.notEqual(job.processedBy?.split(':')[1], String(doomed.child.pid), 'not by the killed worker');
       assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 1);
-    } finally {
-      tarpit.closeAllConnections();
-      tarpit.close();
-    }
+    });
   });
 
   test('SIGTERM mid-job: the worker takes no new job, finishes the running one, and exits 0', async () => {
     flush();
     // The symbol server never answers, so the job is running when the signal comes; it ends when the
     // request gives up (--symbol-timeout 2), and the worker with it.
-    let asked = 0;
-    const tarpit: Server = createServer(() => {
-      asked++;
-    });
-    await new Promise<void>((ok) => tarpit.listen(0, '127.0.0.1', () => ok()));
-    try {
+    await withTarpit(async (tarpitUrl, asked) => {
       const out = join(scratch, 'sigterm.jsonl');
-      const worker = await start(['worker', '--redis', redis.url, '--concurrency', '1', '--symbol-server', `http://127.0.0.1:${(tarpit.address() as { port: number }).port}`, '--symbol-timeout', '2', '--symbol-cache-dir', join(scratch, 'symcache-term'), '-o', out]);
+      const worker = await start(['worker', '--redis', redis.url, '--concurrency', '1', '--symbol-server', tarpitUrl, '--symbol-timeout', '2', '--symbol-cache-dir', join(scratch, 'symcache-term'), '-o', out]);
       const enqueued = cli('enqueue', '--redis', redis.url, corpusPath('breakpad', 'minidump2.dmp'), corpusPath('breakpad', 'null_read_av.dmp'));
       const [first, second] = enqueued.stdout.trim().split('\n').map((l) => l.split(' ')[0]!);
-      await eventually('the worker to be mid-job', async () => (asked > 0 ? true : undefined));
+      await eventually('the worker to be mid-job', async () => (asked() > 0 ? true : undefined));
       const ended = await worker.stop('SIGTERM');
       assert.equal(ended.code, 0, worker.stderr());
       assert.match(worker.stderr(), /stopping after the running jobs/);
       assert.equal((await jobRecord(redis.url, first!)).state, 'completed', 'the running job finished');
       assert.equal((await jobRecord(redis.url, second!)).state, 'waiting', 'no new job was taken');
       assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 1);
-    } finally {
-      tarpit.closeAllConnections();
-      tarpit.close();
-    }
+    });
   });
 
   test('a hostile dump (a stack of fake frames) ends in the failed set after its retries; an unreadable one fails at once; a damaged one is analysed', async () => {
