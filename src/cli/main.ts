@@ -425,12 +425,18 @@ interface ApiFlags {
   store: string;
 }
 
-function checkRedisUrl(url: string): void {
-  if (!/^rediss?:\/\/[^/]/i.test(url)) throw new CliError(`--redis ${url}: expected redis://host:port (or rediss://)`, ExitCode.Usage);
+/** The --redis URL, checked by the service's own parser before anything connects. */
+async function checkRedisUrl(url: string): Promise<void> {
+  const { redisConnection } = await import('../service/jobs.js');
+  try {
+    redisConnection(url);
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e), ExitCode.Usage);
+  }
 }
 
 async function runWorkerCommand(flags: AnalysisFlags & WorkerFlags): Promise<number> {
-  checkRedisUrl(flags.redis);
+  await checkRedisUrl(flags.redis);
   await checkSourceDirectories(flags);
   const [{ runWorker }, { RedisUnreachableError }] = await Promise.all([import('../service/worker.js'), import('../service/jobs.js')]);
   const { availableParallelism } = await import('node:os');
@@ -466,7 +472,7 @@ async function runWorkerCommand(flags: AnalysisFlags & WorkerFlags): Promise<num
 }
 
 async function runApiCommand(flags: ApiFlags): Promise<number> {
-  checkRedisUrl(flags.redis);
+  await checkRedisUrl(flags.redis);
   const [{ startApi }, { RedisUnreachableError }] = await Promise.all([import('../service/api.js'), import('../service/jobs.js')]);
   const api = await startApi({ redis: flags.redis, queue: flags.queue, host: flags.host, port: flags.port, maxUploadBytes: flags.maxUploadMb * 1024 * 1024, store: flags.store }).catch((e: unknown) => {
     throw new CliError(e instanceof RedisUnreachableError ? e.message : `api: cannot listen on ${flags.host}:${flags.port}: ${e instanceof Error ? e.message : String(e)}`, ExitCode.BadInput);
@@ -481,7 +487,7 @@ async function runApiCommand(flags: ApiFlags): Promise<number> {
 }
 
 async function runEnqueueCommand(dumps: string[], flags: { redis: string; queue: string }): Promise<number> {
-  checkRedisUrl(flags.redis);
+  await checkRedisUrl(flags.redis);
   const { enqueue } = await import('../service/client.js');
   try {
     await enqueue({ redis: flags.redis, queue: flags.queue }, dumps, process.stdout);
@@ -493,7 +499,7 @@ async function runEnqueueCommand(dumps: string[], flags: { redis: string; queue:
 }
 
 async function runResultsCommand(flags: { redis: string; queue: string; wait?: boolean }): Promise<number> {
-  checkRedisUrl(flags.redis);
+  await checkRedisUrl(flags.redis);
   const { results } = await import('../service/client.js');
   const tally = await results({ redis: flags.redis, queue: flags.queue, wait: flags.wait === true }, process.stdout).catch((e: unknown) => {
     throw new CliError(e instanceof Error ? e.message : String(e), ExitCode.BadInput);

@@ -67,6 +67,7 @@ export function redisConnection(url: string): { url: string; maxRetriesPerReques
     throw new Error(`--redis ${url}: not a URL (redis://host:port)`);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new Error(`--redis ${url}: not a redis:// or rediss:// URL`);
+  if (parsed.hostname === '') throw new Error(`--redis ${url}: no host (redis://host:port)`);
   return { url, maxRetriesPerRequest: null };
 }
 

@@ -20,7 +20,7 @@ import type { Job } from 'bullmq';
 import type { SessionSettings } from '../node/dump-session.js';
 import type { BatchResult, BatchTask, BatchWorkerData } from '../cli/batch-worker.js';
 import { workerFile } from '../cli/batch.js';
-import { DEFAULT_QUEUE, type DumpJobData, type DumpJobResult, isUrl, JOB_NAME, redisConnection, reportErrors, untilReady } from './jobs.js';
+import { DEFAULT_QUEUE, type DumpJobData, type DumpJobResult, isUrl, JOB_NAME, redisConnection, reportErrors, resultLine, untilReady } from './jobs.js';
 
 export interface WorkerOptions {
   readonly redis: string;
@@ -103,7 +103,7 @@ export async function runWorker(options: WorkerOptions): Promise<{ completed: nu
         line,
       };
       if (out) {
-        writing = writing.then(() => out.write(`{"id":${JSON.stringify(job.id)},${line.slice(1)}\n`).then(() => undefined));
+        writing = writing.then(() => out.write(`${resultLine(job.id ?? '', data, { result })}\n`).then(() => undefined));
         await writing;
       }
       return result;
