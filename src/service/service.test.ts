@@ -294,14 +294,20 @@ describe('processing service', { skip }, () => {
     writeFileSync(truncated, readFileSync(corpusPath('breakpad', 'minidump2.dmp')).subarray(0, 20));
     const damaged = join(scratch, 'damaged.dmp');
     writeFileSync(damaged, readFileSync(corpusPath('breakpad', 'minidump2.dmp')).subarray(0, 200));
-    await start(['worker', '--redis', redis.url, '--concurrency', '1', '--thread-memory', '48']);
+    await start(['worker', '--redis', redis.url, '--concurrency', '1', '--thread-memory', '24']);
     const enqueued = cli('enqueue', '--redis', redis.url, hostile, truncated, damaged);
     assert.equal(enqueued.status, 0, enqueued.stderr);
     const [hostileId, truncatedId, damagedId] = enqueued.stdout.trim().split('\n').map((l) => l.split(' ')[0]!);
-    const failed = await eventually('the hostile dump to fail for good', async () => {
-      const j = await jobRecord(redis.url, hostileId!);
-      return j.state === 'failed' ? j : undefined;
-    });
+    // Three attempts, each thread collecting garbage until it gives up: on a loaded machine that
+    // takes a while, so the hang guard here is four minutes.
+    const failed = await eventually(
+      'the hostile dump to fail for good',
+      async () => {
+        const j = await jobRecord(redis.url, hostileId!);
+        return j.state === 'failed' ? j : undefined;
+      },
+      4800,
+    );
     assert.equal(failed.attemptsMade, 3, 'retried, then failed');
     assert.match(failed.failedReason ?? '', /out of memory.*--thread-memory/);
     const broken = await jobRecord(redis.url, truncatedId!);
