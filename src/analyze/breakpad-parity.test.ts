@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { analyzeCorpusDump, breakpadExpectations, compareThread, parseBreakpadOutput, type BreakpadDump } from '../testing/breakpad-parity.js';
 import type { Analysis } from './types.js';
+import { MemoryMap } from './memory-map.js';
+import { ModuleIndex } from '../model/module-index.js';
 import { corpusPath, needsCorpus } from '../testing/corpus.js';
 
 // Every corpus minidump Breakpad can walk: each thread must agree frame for frame (address, way
@@ -75,4 +77,41 @@ test('sentry windows.dmp (MSVC x86, crash.sym): every frame Breakpad found is fo
   );
   assert.deepEqual([...crashed[1]!.registers.keys()].sort(), ['ebp', 'eip', 'esp'], 'no callee-saved register is named $ebx, $esi or $edi');
   assert.equal(crashed[0]!.parameterSize, 8, "main's STACK WIN parameter size");
+});
+
+// 32-bit ARM: Breakpad walks Android's ARM code by STACK CFI then scanning (no symbols here, so its
+// frames after the context frame are all scans). Every thread agrees up to Breakpad's first scanned
+// frame; after it, each stackhog frame is one of Breakpad's, and each Breakpad frame stackhog lacks
+// has a reason: its return address points into memory the dump's /proc maps say cannot execute
+// (dalvik heaps, .art/.odex data, the apk mapping), or it lies beyond the end of stackhog's walk,
+// which ran out of plausible candidates within the scan window where Breakpad kept moving on junk.
+test('ARM32 (Android Firefox, external/): every thread agrees with Breakpad; every scanned-frame difference is explained', needsCorpus, async () => {
+  const expected = parseBreakpadOutput(readFileSync(corpusPath('external', 'expected', 'breakpad', 'firefox-android-arm.txt'), 'utf8'));
+  const analysis = await analyzeCorpusDump('external/user/android--firefox-android-arm', { reconstruct: false });
+  assertThreadsMatch('firefox-android-arm', analysis, expected);
+  const map = new MemoryMap(analysis.snapshot, new ModuleIndex(analysis.snapshot.modules), []);
+  const tally = { same: 0, nonExecutable: 0, pastOurEnd: 0, scannedByUs: 0 };
+  expected.threads.forEach((breakpad, i) => {
+    const ours = analysis.threads[i]!.frames;
+    const key = (ip: bigint, sp: bigint): string => `${ip}/${sp}`;
+    const theirs = new Set(breakpad.map((f) => key(BigInt(f.ip!), BigInt(f.sp!))));
+    for (const f of ours) {
+      assert.ok(theirs.has(key(f.ip, f.sp)), `thread ${i}: stackhog's frame pc 0x${f.ip.toString(16)} sp 0x${f.sp.toString(16)} is not Breakpad's`);
+      if (f.trust === 'scan') tally.scannedByUs++;
+    }
+    const mine = new Set(ours.map((f) => key(f.ip, f.sp)));
+    const end = ours[ours.length - 1]!.sp;
+    for (const f of breakpad) {
+      const ip = BigInt(f.ip!);
+      const sp = BigInt(f.sp!);
+      if (mine.has(key(ip, sp))) tally.same++;
+      else if (map.facts(ip - 1n).executable === false) tally.nonExecutable++;
+      else {
+        assert.ok(sp > end, `thread ${i}: Breakpad's frame ${f.location} (sp 0x${sp.toString(16)}) is executable and inside stackhog's walk`);
+        tally.pastOurEnd++;
+      }
+    }
+  });
+  // 114 context frames plus 2,790 scans in common; 9,425 scans in Breakpad's output.
+  assert.deepEqual(tally, { same: 2904, nonExecutable: 6164, pastOurEnd: 471, scannedByUs: 2790 });
 });

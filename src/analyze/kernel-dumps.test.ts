@@ -101,12 +101,24 @@ test('kdlib win10 ARM64 small dump: 0xE2 explained, at least 12 frames', needsCo
   assert.match(frames[11]!.module!.codeFile, /Wdf01000\.sys$/i);
 });
 
-test('kdlib RPi3 ARM32 small dump: header, processors, context and drivers; a report, with a note that ARM32 walks show the context frame', needsCorpus, async () => {
+test('kdlib RPi3 ARM32 small dump: frames 0 and 1 in Wdf01000 (kdlibcpp: FxRequest::CompleteInternal called by imp_WdfRequestCompleteWithInformation), then the r11 chain', needsCorpus, async () => {
   const analysis = await analyzeKernel('kdlib-RPi3_ARM_mini.dmp', false);
   assert.equal(analysis.snapshot.kernel!.processors.length, 4);
   assert.equal(analysis.snapshot.modules.length, 0x88);
-  assert.ok(analysis.threads[0]!.frames.length >= 1);
-  assert.ok(analysis.notes.some((w) => /not supported for CPU 'arm'/.test(w)));
+  assert.deepEqual(analysis.notes.filter((w) => /not supported/.test(w)), []);
   assert.deepEqual(analysis.warnings, [], 'nothing in the dump is damaged: exit 0');
+  const frames = analysis.threads[0]!.frames;
+  // The processor stopped on CompleteInternal's first instruction, push.w {r4-r11, lr} (e92d 4ff0 in
+  // the dump's copy of the page): lr still holds the return into its caller, and r11 the caller's frame record.
+  const code = await analysis.snapshot.memory.read(frames[0]!.ip & ~1n, 4);
+  assert.deepEqual([...code!], [0x2d, 0xe9, 0xf0, 0x4f]);
+  const names = frames.map((f) => `${f.module?.codeFile.split('\\').pop()}+0x${(f.instruction - f.module!.base).toString(16)} ${f.trust}`);
+  assert.deepEqual(names.slice(0, 3), ['Wdf01000.sys+0x1af2d context', 'Wdf01000.sys+0x15ce5 frame_pointer', 'SerCx2.sys+0x3a2f frame_pointer']);
+  // The chain climbs through SerCx2 and Wdf01000 into ntoskrnl: 11 frame-record steps, each sp higher.
+  assert.equal(frames.filter((f) => f.trust === 'frame_pointer').length, 11);
+  assert.deepEqual(
+    frames.slice(0, 12).map((f) => f.module?.codeFile.split('\\').pop()),
+    ['Wdf01000.sys', 'Wdf01000.sys', ...Array(5).fill('SerCx2.sys'), 'Wdf01000.sys', 'Wdf01000.sys', 'ntoskrnl.exe', 'ntoskrnl.exe', 'ntoskrnl.exe'],
+  );
   assert.match(renderText(analysis), /BUGCHECK_CODE/);
 });

@@ -6,6 +6,7 @@ import { ModuleIndex } from '../model/module-index.js';
 import type { Module, Snapshot, Thread } from '../model/snapshot.js';
 import { noSymbols, type SymbolProvider } from '../symbolize/provider.js';
 import { amd64Unwinder } from '../unwind/amd64.js';
+import { armUnwinder } from '../unwind/arm.js';
 import { arm64Unwinder } from '../unwind/arm64.js';
 import { defaultWalkOptions, walkThread, WalkState, type CodeReader, type CpuUnwinder, type WalkOptions } from '../unwind/walker.js';
 import { x86Unwinder } from '../unwind/x86.js';
@@ -35,6 +36,8 @@ function unwinderFor(cpu: Cpu): CpuUnwinder | undefined {
       return amd64Unwinder;
     case 'arm64':
       return arm64Unwinder;
+    case 'arm':
+      return armUnwinder;
     default:
       return undefined;
   }

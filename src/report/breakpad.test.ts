@@ -148,7 +148,7 @@ for (const { dump, machine, file } of EXPECTED) {
   });
 }
 
-test('ARM (Android Firefox, external/): header and module list as Breakpad prints them; stackhog has no ARM walker, so only context frames', needsCorpus, async () => {
+test('ARM (Android Firefox, external/): header and module list as Breakpad prints them', needsCorpus, async () => {
   const analysis = await analyzeCorpusDump('external/user/android--firefox-android-arm', { reconstruct: false });
   const ours = renderBreakpad(analysis, { symbolSupplier: false });
   const breakpad = readFileSync(corpusPath('external', 'expected', 'breakpad', 'firefox-android-arm.txt'), 'utf8');

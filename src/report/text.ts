@@ -287,7 +287,7 @@ export function displayFrames(frames: readonly StackFrame[]): DisplayFrame[] {
 /** `module!function [file : line + 0xN]`, `module!function + 0xN`, `module + 0xN` or a bare address. */
 export function frameLocation(frame: StackFrame): string {
   const m = frame.module;
-  const address = frame.ip;
+  const address = locationAddress(frame);
   if (!m) return `0x${address.toString(16)}`;
   const s = frame.symbol;
   if (!s) return `${moduleName(m)} + 0x${(address - m.base).toString(16)}`;
@@ -296,6 +296,15 @@ export function frameLocation(frame: StackFrame): string {
   }
   const approximate = frame.symbolSource === 'pe-export' ? ' (nearest export)' : '';
   return `${moduleName(m)}!${s.functionName} + 0x${(address - m.base - BigInt(s.functionAddress)).toString(16)}${approximate}`;
+}
+
+/**
+ * The address a frame's location is measured from, as Breakpad prints it: the return address on
+ * x86 and amd64 (their frames override ReturnAddress), the attributed instruction (pc - 2) for a
+ * 32-bit ARM caller, whose bias of 2 no other CPU uses.
+ */
+function locationAddress(frame: StackFrame): bigint {
+  return frame.ip - frame.instruction === 2n ? frame.instruction : frame.ip;
 }
 
 function frameRegisterLines(frame: StackFrame, cpu: Cpu): string[] {

@@ -45,3 +45,21 @@ test('arm64 BL, BLR and BLRAA are calls; B and RET are not', () => {
   assert.equal(precededByCall('arm64', word(0x14000010)), false); // b #0x40
   assert.equal(precededByCall('arm64', word(0xd65f03c0)), false); // ret
 });
+
+test('32-bit ARM: Thumb-2 BL/BLX imm and Thumb BLX Rm, ARM BL/BLX imm/BLX Rm are calls; branches are not', () => {
+  // Encodings from llvm-mc -triple=thumbv7 / armv7 -show-encoding.
+  const thumb = (...b: number[]): boolean => precededByCall('arm', x(...b), true);
+  const arm = (...b: number[]): boolean => precededByCall('arm', x(...b), false);
+  assert.ok(thumb(0x00, 0xf0, 0x80, 0xf8)); // bl #256
+  assert.ok(thumb(0x00, 0xf0, 0x80, 0xe8)); // blx #256
+  assert.ok(thumb(0x00, 0xbf, 0x98, 0x47)); // nop; blx r3
+  assert.equal(thumb(0x00, 0xbf, 0x70, 0x47), false); // nop; bx lr
+  assert.equal(thumb(0x00, 0xf0, 0x80, 0xb8), false); // b.w #256
+  assert.equal(thumb(0x00, 0xbf, 0x80, 0xe0), false); // nop; b #256
+  assert.ok(arm(0x40, 0x00, 0x00, 0xeb)); // bl #256
+  assert.ok(arm(0x40, 0x00, 0x00, 0xfa)); // blx #256
+  assert.ok(arm(0x33, 0xff, 0x2f, 0xe1)); // blx r3
+  assert.equal(arm(0x40, 0x00, 0x00, 0xea), false); // b #256
+  assert.equal(arm(0x1e, 0xff, 0x2f, 0xe1), false); // bx lr
+  assert.equal(thumb(0x98, 0x47), false, 'too short');
+});

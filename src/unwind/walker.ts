@@ -5,7 +5,7 @@ import type { ModuleIndex } from '../model/module-index.js';
 import type { Module } from '../model/snapshot.js';
 import type { PeImage } from '../formats/pe/pe-image.js';
 import type { ModuleSymbols, SymbolProvider } from '../symbolize/provider.js';
-import { callSiteWindow, precededByCall } from './call-site.js';
+import { callSiteStart, callSiteWindow, precededByCall } from './call-site.js';
 import type { StackFrame, FrameTrust } from './frame.js';
 
 /** Breakpad's kRASearchWords: how far a scan looks for a return address (4x for the context frame). */
@@ -123,8 +123,8 @@ export class WalkState {
   async followsCall(returnAddress: bigint): Promise<boolean> {
     if (!this.code) return true;
     const window = callSiteWindow(this.cpu);
-    const before = await this.code(returnAddress - BigInt(window), window);
-    return before === undefined || precededByCall(this.cpu, before);
+    const before = await this.code(callSiteStart(this.cpu, returnAddress), window);
+    return before === undefined || precededByCall(this.cpu, before, (returnAddress & 1n) === 1n);
   }
 
   scanWords(isContextFrame: boolean): number {

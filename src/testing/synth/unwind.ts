@@ -7,6 +7,7 @@ import { ModuleIndex } from '../../model/module-index.js';
 import type { Module } from '../../model/snapshot.js';
 import type { ModuleSymbols, SymbolProvider } from '../../symbolize/provider.js';
 import { amd64Unwinder } from '../../unwind/amd64.js';
+import { armUnwinder } from '../../unwind/arm.js';
 import { arm64Unwinder } from '../../unwind/arm64.js';
 import { defaultWalkOptions, walkThread, WalkState, type CpuUnwinder, type WalkOptions } from '../../unwind/walker.js';
 import { x86Unwinder } from '../../unwind/x86.js';
@@ -37,7 +38,7 @@ export class SymbolText implements SymbolProvider {
 }
 
 export interface WalkFixture {
-  readonly cpu: 'x86' | 'amd64' | 'arm64';
+  readonly cpu: 'x86' | 'amd64' | 'arm64' | 'arm';
   /** Short OS name as SystemInfo gives it ('windows', 'linux', 'ios', ...). */
   readonly os?: string;
   readonly modules: readonly Module[];
@@ -50,7 +51,7 @@ export interface WalkFixture {
   readonly options?: Partial<WalkOptions>;
 }
 
-const UNWINDERS: Record<WalkFixture['cpu'], CpuUnwinder> = { x86: x86Unwinder, amd64: amd64Unwinder, arm64: arm64Unwinder };
+const UNWINDERS: Record<WalkFixture['cpu'], CpuUnwinder> = { x86: x86Unwinder, amd64: amd64Unwinder, arm64: arm64Unwinder, arm: armUnwinder };
 
 /** A walk state that counts the stack words the walk reads (its strategies read only through readWord). */
 class CountingWalkState extends WalkState {
