@@ -42,9 +42,12 @@ export class MemoryMap {
   private readonly info: readonly MemoryInfo[];
   private readonly maps: NonNullable<Snapshot['linux']>['maps'];
   private readonly stacks: readonly ThreadStackRange[];
+  /** Paths of the module list's files: a Linux mapping of one of them is backed by that image. */
+  private readonly moduleFiles: ReadonlySet<string>;
 
   constructor(snapshot: Snapshot, modules: ModuleIndex, stacks: readonly ThreadStackRange[]) {
     this.modules = modules;
+    this.moduleFiles = new Set(snapshot.modules.map((m) => m.codeFile));
     this.info = [...snapshot.memoryInfo].sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
     this.maps = snapshot.linux?.maps ?? [];
     this.stacks = stacks;
@@ -65,7 +68,9 @@ export class MemoryMap {
     }
     for (const m of this.maps) {
       // The stack and heap are reported as hardening problems of their own; pointers into them are data.
-      if (!m.executable || this.modules.find(m.start) || m.path.startsWith('[')) continue;
+      // Android's linker may place one library inside another's reserved range, which cuts the
+      // outer module's range short (as Breakpad does): its code mapping still names its file.
+      if (!m.executable || this.modules.find(m.start) || m.path.startsWith('[') || this.moduleFiles.has(m.path)) continue;
       out.push({ base: m.start, size: m.end - m.start, facts: this.facts(m.start) });
     }
     return out;

@@ -81,6 +81,9 @@ export function stackFindings(t: ThreadAnalysis, usage: StackUsage, recursion: r
   const overflow = overflowException || nearLimit || nearReserveEnd;
 
   for (const r of recursion) {
+    // Scanning finds stale copies of one return address at several depths: alone, that is no
+    // evidence of recursion (Android's scan-only walks are full of it). An overflow makes it worth saying.
+    if (!overflow && t.frames.slice(r.start, r.start + r.length).every((f) => f.trust === 'scan' || f.trust === 'cfi_scan')) continue;
     const bytes = recursionBytes(r, usage);
     const cycle = r.cycle.join(' → ');
     findings.push({

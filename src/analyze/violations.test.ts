@@ -132,3 +132,15 @@ test('PagedSource.readUncached: a probe of a page not cached reads only its byte
   await source.readUncached(0x20010, 4);
   assert.deepEqual(reads, [4, 0x10000], 'the cached page answers the probe');
 });
+
+test('Android ARM32 (firefox-android-arm.dmp): only anonymous executable memory counts as unbacked; scanned stale copies are no recursion', needsCorpus, async () => {
+  const a = await analyzeCorpusDump('external/user/android--firefox-android-arm', { reconstruct: false });
+  // libnetd_client.so lies inside libmedia.so's reserved range, which cuts libmedia's module range
+  // short; libmedia's code mapping still names its file, so pointers into it are image-backed.
+  const unbacked = a.findings.filter((f) => f.kind === 'unbacked_pointer_on_stack');
+  assert.equal(unbacked.length, 2);
+  assert.ok(unbacked.flatMap((f) => f.evidence.slice(0, -1)).every((e) => / in anonymous memory \(region 0x75377000–0x75396000\), protection r-xp/.test(e)));
+  // Every frame after the context frames is a scan here: the same return address found at several
+  // depths is a stale copy, and no thread overflowed, so no recursion is claimed.
+  assert.deepEqual(a.findings.filter((f) => f.kind === 'recursion'), []);
+});

@@ -74,10 +74,13 @@ export interface KfFold {
   readonly text: string;
 }
 
-/** The listing itself: a header and one line per row, as WinDbg's `kf` prints it (folded rows as one line). */
-export function renderKfRows(rows: readonly KfRow[], width: 4 | 8, folds: readonly KfFold[] = []): string[] {
+/**
+ * The listing itself: a header and one line per row, as WinDbg's `kf` prints it (folded rows as one
+ * line). The frame column is ChildEBP on x86 and Child-SP elsewhere (32-bit ARM included).
+ */
+export function renderKfRows(rows: readonly KfRow[], width: 4 | 8, folds: readonly KfFold[] = [], childColumn: 'ChildEBP' | 'Child-SP' = width === 8 ? 'Child-SP' : 'ChildEBP'): string[] {
   const frameWidth = width === 8 ? 17 : 8;
-  const header = width === 8 ? '  Memory  Child-SP          RetAddr           Call Site' : '  Memory  ChildEBP RetAddr  ';
+  const header = width === 8 ? '  Memory  Child-SP          RetAddr           Call Site' : `  Memory  ${childColumn} RetAddr  ${childColumn === 'Child-SP' ? ' Call Site' : ''}`;
   const out = [header];
   const foldAt = new Map(folds.map((f) => [f.firstRow, f]));
   for (let i = 0; i < rows.length; i++) {
@@ -121,7 +124,7 @@ export function renderKf(analysis: Analysis, options: { threads?: 'all' | 'crash
     const rows = kfRowsForFrames(t.frames, cpu);
     if (out.length > 0) out.push('');
     out.push(`Thread ${i}${i === crashed ? ' (crashed)' : ''} id 0x${t.thread.id.toString(16)}${t.thread.name ? ` "${t.thread.name}"` : ''}`);
-    out.push(...renderKfRows(rows, pointerWidth(cpu), options.allFrames ? [] : kfFolds(t)));
+    out.push(...renderKfRows(rows, pointerWidth(cpu), options.allFrames ? [] : kfFolds(t), cpu === 'x86' ? 'ChildEBP' : 'Child-SP'));
     const totals = renderKfTotals(rows);
     if (totals.length > 0) out.push('', ...totals);
   }
