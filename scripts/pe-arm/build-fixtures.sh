@@ -28,8 +28,16 @@ cc -O2 -fomit-frame-pointer -c "$src/funcs.c" -o "$work/funcs-nofp.o"
 cc -Os -fomit-frame-pointer -fuse-ld=lld -nostdlib -Wl,/entry:_DllMainCRTStartup,/subsystem:console,/brepro,/noimplib \
   -o "$out/arm-os.exe" "$src/funcs.c" "$src/support.c" "$work/chkstk.o"
 
+# The code, disassembled from the objects in link order: an image's only symbols are its exports,
+# whose Thumb bit would start llvm-objdump at odd addresses. The offsets within each function are
+# the image's; where each function starts is in the .unwind.txt beside it.
+disasm() { for o in "$@"; do "$LLVM/llvm-objdump" -d --triple=thumbv7-windows "$o" | sed "s|$work/||"; done; }
+disasm "$work/funcs-fp.o" "$work/support.o" "$work/chkstk.o" "$work/seh.o" > "$out/arm-fp.dll.disasm.txt"
+disasm "$work/funcs-nofp.o" "$work/support.o" "$work/chkstk.o" > "$out/arm-nofp.dll.disasm.txt"
+cc -Os -fomit-frame-pointer -c "$src/funcs.c" -o "$work/funcs.o"
+cc -Os -fomit-frame-pointer -c "$src/support.c" -o "$work/support.o"
+disasm "$work/funcs.o" "$work/support.o" "$work/chkstk.o" > "$out/arm-os.exe.disasm.txt"
 for f in arm-fp.dll arm-nofp.dll arm-os.exe; do
   "$LLVM/llvm-readobj" --unwind "$out/$f" | sed "s|$out/||" > "$out/$f.unwind.txt"
-  "$LLVM/llvm-objdump" -d --triple=thumbv7-windows "$out/$f" | sed "s|$out/||" > "$out/$f.disasm.txt"
 done
 ls -l "$out"

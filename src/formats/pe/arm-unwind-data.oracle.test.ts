@@ -200,7 +200,7 @@ async function decodeImage(image: PeImage): Promise<Fields[]> {
 }
 
 for (const name of FIXTURES) {
-  test(`oracle: every .pdata/.xdata field and opcode of ${name} matches llvm-readobj --unwind`, async () => {
+  test(`oracle: every .pdata/.xdata field and opcode of ${name} matches llvm-readobj --unwind`, async (t) => {
     const bytes = readFileSync(repoPath('test-data', 'pe-arm', name));
     const image = await PeImage.parse(imageBytes(new Uint8Array(bytes), 'file', name));
     assert.equal(image.machine, Machine.ARMNT);
@@ -218,7 +218,7 @@ for (const name of FIXTURES) {
       fields += o.length;
       if (mine.join('\n') !== o.join('\n')) differences.push(`${f[0]}:\n  ours   ${mine.join(' | ')}\n  oracle ${o.join(' | ')}`);
     });
-    console.log(`${name}: ${ours.length} functions, ${fields} fields, ${differences.length} differences`);
+    t.diagnostic(`${name}: ${ours.length} functions, ${fields} fields, ${differences.length} differences`);
     assert.deepEqual(differences, []);
     assert.ok(fields > 100, `${fields} fields compared`);
   });

@@ -25,7 +25,7 @@ homed:
 	.seh_endepilogue
 	.seh_endproc
 
-@ A conditional epilogue inside an IT block, then the unconditional one.
+@ A conditional epilogue (the instructions of an IT block), then the unconditional one.
 	.globl conditional
 	.p2align 1
 	.thumb_func
@@ -39,18 +39,12 @@ conditional:
 	.seh_stackalloc 16
 	.seh_endprologue
 	cmp r0, #0
-	it eq
+	ittt eq
 	.seh_startepilogue_cond eq
 	addeq sp, #16
 	.seh_stackalloc 16
-	.seh_endepilogue
-	it eq
-	.seh_startepilogue_cond eq
 	vpopeq {d8-d15}
 	.seh_save_fregs {d8-d15}
-	.seh_endepilogue
-	it eq
-	.seh_startepilogue_cond eq
 	popeq.w {r4-r8, pc}
 	.seh_save_regs_w {r4-r8, lr}
 	.seh_endepilogue
