@@ -15,6 +15,12 @@ export interface Arm64RuntimeFunction {
   readonly unwindData: number;
 }
 
+/** ARM (ARMNT) .pdata entry, 8 bytes: BeginAddress (bit 0 set for Thumb code) and UnwindData. */
+export interface ArmRuntimeFunction {
+  readonly begin: number;
+  readonly unwindData: number;
+}
+
 /** A function table answer that tells a missing entry from a table that could not be read there. */
 export type FunctionLookup<E> =
   | { readonly kind: 'found'; readonly entry: E }
@@ -58,15 +64,26 @@ export class FunctionTable {
     return { kind: 'found', entry: { begin: this.words[i * 2]!, unwindData: this.words[i * 2 + 1]! } };
   }
 
-  /** Index of the last entry whose BeginAddress is at or below rva (-1 if none); 'unreadable' if the search met a hole. */
-  private lastAtOrBelow(rva: number): number | 'unreadable' {
+  /** Like lookupArm64, comparing BeginAddress without its Thumb bit (a function starts at begin & ~1). */
+  lookupArm(rva: number): FunctionLookup<ArmRuntimeFunction> {
+    const i = this.lastAtOrBelow(rva, ~1);
+    if (i === 'unreadable') return { kind: 'unreadable' };
+    if (i < 0) return { kind: 'none' };
+    return { kind: 'found', entry: { begin: this.words[i * 2]!, unwindData: this.words[i * 2 + 1]! } };
+  }
+
+  /**
+   * Index of the last entry whose BeginAddress (& `mask`) is at or below rva (-1 if none);
+   * 'unreadable' if the search met a hole.
+   */
+  private lastAtOrBelow(rva: number, mask = -1): number | 'unreadable' {
     let lo = 0;
     let hi = this.count - 1;
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       if (this.present && this.present[mid] === 0) return 'unreadable';
-      if (this.words[mid * this.stride]! <= rva) {
+      if ((this.words[mid * this.stride]! & mask) >>> 0 <= rva) {
         found = mid;
         lo = mid + 1;
       } else {

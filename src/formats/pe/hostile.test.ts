@@ -17,6 +17,7 @@ import {
   uw,
 } from './testing.js';
 import { readX64UnwindInfo } from './x64-unwind-info.js';
+import { armFunctionLength } from './arm-unwind-data.js';
 
 /** An image with something in every table this reader knows. */
 function everything(): PeBuilder {
@@ -50,6 +51,8 @@ async function exercise(image: PeImage): Promise<void> {
     const entry = await image.functionEntry(rva);
     if (entry) await readX64UnwindInfo(image, entry.unwindInfo);
     await image.arm64FunctionEntry(rva);
+    const arm = await image.armFunctionEntry(rva);
+    if (arm) await armFunctionLength(image, arm);
   }
   const exports = await image.exports();
   exports.lookup(0x1000);

@@ -158,6 +158,28 @@ test('arm64FunctionEntry: 8-byte entries, the last one beginning at or below the
   }
 });
 
+test('armFunctionEntry: BeginAddress carries the Thumb bit, so an address at a function start finds it', async () => {
+  const pe = new PeBuilder({ machine: Machine.ARMNT, is64: false });
+  pe.section({ name: '.text', data: new Uint8Array(0x100), characteristics: TEXT });
+  const pdata = concat(le([4, 0x1001], [4, 0x00200011]), le([4, 0x1041], [4, 0x3000]), le([4, 0x1081], [4, 0x3010]));
+  const rva = pe.section({ name: '.pdata', data: pdata });
+  pe.directory(Directory.Exception, rva, pdata.length);
+  for (const layout of LAYOUTS) {
+    const image = await PeImage.parse(pe.build(layout));
+    assert.equal(await image.armFunctionEntry(0xfff), undefined);
+    assert.deepEqual(await image.armFunctionEntry(0x1000), { begin: 0x1001, unwindData: 0x00200011 });
+    assert.deepEqual(await image.armFunctionEntry(0x1001), { begin: 0x1001, unwindData: 0x00200011 });
+    assert.deepEqual(await image.armFunctionEntry(0x1040), { begin: 0x1041, unwindData: 0x3000 });
+    assert.deepEqual(await image.armFunctionEntry(0x107f), { begin: 0x1041, unwindData: 0x3000 });
+    assert.deepEqual(await image.armFunctionEntry(0x5000), { begin: 0x1081, unwindData: 0x3010 });
+    assert.equal(await image.arm64FunctionEntry(0x1000), undefined, 'no ARM64 entries in an ARM image');
+  }
+  const arm64 = new PeBuilder({ machine: Machine.ARM64 });
+  arm64.section({ name: '.pdata', data: pdata });
+  arm64.directory(Directory.Exception, 0x1000, pdata.length);
+  assert.deepEqual(await (await PeImage.parse(arm64.build('file'))).lookupArmFunctionEntry(0x1000), { kind: 'none' });
+});
+
 function withDebugRecords(records: { type: number; data: Uint8Array }[]): PeBuilder {
   const pe = new PeBuilder();
   pe.section({ name: '.text', data: new Uint8Array(16), characteristics: TEXT });

@@ -7,6 +7,7 @@ import {
   FunctionTable,
   loadFunctionTable,
   type Arm64RuntimeFunction,
+  type ArmRuntimeFunction,
   type FunctionLookup,
   type RuntimeFunction,
 } from './function-table.js';
@@ -57,6 +58,7 @@ export class PeImage {
   private codeViewLoad: Promise<CodeView | undefined> | undefined;
   private x64Table: Promise<FunctionTable | 'unreadable'> | undefined;
   private arm64Table: Promise<FunctionTable | 'unreadable'> | undefined;
+  private armTable: Promise<FunctionTable | 'unreadable'> | undefined;
 
   private constructor(bytes: ImageBytes, headers: Headers) {
     this.bytes = bytes;
@@ -181,6 +183,24 @@ export class PeImage {
     const table = await this.arm64Table;
     if (table === 'unreadable') return { kind: 'unreadable' };
     return table.lookupArm64(rva);
+  }
+
+  /**
+   * The ARM (ARMNT, Thumb-2) .pdata entry (8 bytes: BeginAddress with the Thumb bit, UnwindData)
+   * whose function start (BeginAddress & ~1) is the greatest at or below `rva`: the candidate
+   * function; whether it extends to `rva` is in its unwind data (`armFunctionLength`).
+   */
+  async armFunctionEntry(rva: number): Promise<ArmRuntimeFunction | undefined> {
+    const found = await this.lookupArmFunctionEntry(rva);
+    return found.kind === 'found' ? found.entry : undefined;
+  }
+
+  async lookupArmFunctionEntry(rva: number): Promise<FunctionLookup<ArmRuntimeFunction>> {
+    if (this.machine !== Machine.ARMNT) return { kind: 'none' };
+    this.armTable ??= loadFunctionTable(this, 8);
+    const table = await this.armTable;
+    if (table === 'unreadable') return { kind: 'unreadable' };
+    return table.lookupArm(rva);
   }
 
   /** How many bytes of the section the loader maps: VirtualSize (or SizeOfRawData when 0), to the section alignment, within the image. */

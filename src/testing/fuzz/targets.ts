@@ -9,6 +9,7 @@ import { kernelDumpSeeds } from './kernel-seeds.js';
 import { analyzeDps } from '../../analyze/windbg-stack.js';
 import { loadSymbolFile } from '../../formats/breakpad-sym/index.js';
 import { arm64FunctionLength } from '../../formats/pe/arm64-unwind-data.js';
+import { armFunctionLength } from '../../formats/pe/arm-unwind-data.js';
 import { Directory, Machine } from '../../formats/pe/constants.js';
 import { PeImage } from '../../formats/pe/pe-image.js';
 import { PeBuilder, TEXT, exportDirectory, imageBytes, runtimeFunctions, unwindInfo, uw } from '../../formats/pe/testing.js';
@@ -28,6 +29,7 @@ import { renderText } from '../../report/text.js';
 import { evaluateExpression, runProgram, type PostfixContext } from '../../symbolize/postfix.js';
 import { unwindAmd64 } from '../../unwind/pe-amd64.js';
 import { unwindArm64 } from '../../unwind/pe-arm64.js';
+import { unwindArm } from '../../unwind/pe-arm.js';
 import { corpusPath, repoPath } from '../corpus.js';
 import { StackBuilder, Stream, SynthMinidump, amd64Context, arm64Context, everyStream, rsds } from '../synth/index.js';
 import { dictionary } from './mutate.js';
@@ -379,7 +381,7 @@ async function peRvas(image: PeImage): Promise<number[]> {
     const table = await image.readRva(exception.rva, Math.min(exception.size, 12 * 24));
     if (table) {
       const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
-      for (let at = 0; at + 8 <= table.length; at += image.machine === Machine.ARM64 ? 8 : 12) {
+      for (let at = 0; at + 8 <= table.length; at += image.machine === Machine.ARM64 || image.machine === Machine.ARMNT ? 8 : 12) {
         const begin = view.getUint32(at, true);
         rvas.add(begin).add(begin + 1).add(begin + 0x10);
       }
@@ -421,6 +423,23 @@ async function exercisePe(image: PeImage): Promise<void> {
         });
       }
     }
+    const arm = await image.armFunctionEntry(rva);
+    if (arm) {
+      await armFunctionLength(image, arm);
+      for (const isContextFrame of [true, false]) {
+        await unwindArm({
+          image,
+          entry: arm,
+          moduleBase: base,
+          registers: new Map([['pc', base + BigInt(rva)], ['sp', STACK + 0x100n], ['r11', STACK + 0x200n], ['lr', base + 0x1235n], ['r4', 1n]]),
+          readU32: (address) => {
+            const value = peStack(address);
+            return value === undefined ? undefined : value & 0xffffffffn;
+          },
+          isContextFrame,
+        });
+      }
+    }
   }
 }
 
@@ -431,6 +450,7 @@ const pe: FuzzTarget = {
   seeds(): Seed[] {
     return [
       ...filesIn(repoPath('test-data', 'fixtures'), (n) => n.endsWith('.exe') || n.endsWith('.dll')),
+      ...filesIn(repoPath('test-data', 'pe-arm'), (n) => n.endsWith('.exe') || n.endsWith('.dll')),
       { name: 'synth:arm64', bytes: arm64Image() },
       { name: 'synth:amd64', bytes: amd64Image() },
     ];
