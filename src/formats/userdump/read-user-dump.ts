@@ -65,7 +65,7 @@ export async function readUserDump(source: ByteSource): Promise<Snapshot> {
   const debugEvent = await attemptPart(warnings, undefined, () => readDebugEvent(source, header));
   const threads = await attemptPart(warnings, [], () => readThreads(source, header, cpu, memory, warnings));
   const modules = await attemptPart(warnings, [], () => readModules(source, header, memory, warnings));
-  const versionStrings = await attemptPart(warnings, [], () => readVersionStrings(source, header));
+  const versionStrings = await attemptPart(warnings, [], () => readVersionStrings(source, header, warnings));
   const csd = versionStrings.find(([name]) => name === 'CRASH: OS SP')?.[1];
   // MajorVersion is the OS's; MinorVersion's low word its minor version, the high word its build (10, 0x42ee0000: 10.0.17134).
   const versionParts = { major: header.majorVersion, minor: header.minorVersion & 0xffff, build: header.minorVersion >>> 16, csd: csd === undefined || csd === 'none' ? '' : csd };
@@ -156,8 +156,8 @@ async function readMemoryRegions(source: ByteSource, header: UserDumpHeader, war
         : { base, allocationBase: BigInt(r.u32(at + 4)), allocationProtect: r.u32(at + 8), size: BigInt(r.u32(at + 0xc)), state: r.u32(at + 0x10), protect: r.u32(at + 0x14), type: r.u32(at + 0x18) };
     memoryInfo.push(info);
     if (dataLost) continue;
-    if (info.size > BigInt(source.size)) {
-      warnings.push(r.error(at, `region ${i} at 0x${base.toString(16)} claims 0x${info.size.toString(16)} bytes, more than the whole file: it and the regions after it have no data`).message);
+    if (info.size > BigInt(Number.MAX_SAFE_INTEGER)) {
+      warnings.push(r.error(at, `region ${i} at 0x${base.toString(16)} claims 0x${info.size.toString(16)} bytes, more than any file holds: it and the regions after it have no data`).message);
       dataLost = true;
       continue;
     }
@@ -334,7 +334,7 @@ async function readModules(source: ByteSource, header: UserDumpHeader, memory: S
 }
 
 /** UTF-16 strings at VersionInfoOffset, name then value, up to an empty one ("CRASH: OS SP", "none", ...). */
-async function readVersionStrings(source: ByteSource, header: UserDumpHeader): Promise<(readonly [string, string])[]> {
+async function readVersionStrings(source: ByteSource, header: UserDumpHeader, warnings: string[]): Promise<(readonly [string, string])[]> {
   const at = header.versionInfoOffset;
   if (at === 0 || at >= source.size) {
     if (at !== 0) throw new FormatError(source.name, 'version info', at, `VersionInfoOffset is past the end of the file (0x${source.size.toString(16)} bytes)`);
@@ -342,12 +342,17 @@ async function readVersionStrings(source: ByteSource, header: UserDumpHeader): P
   }
   const bytes = await readExact(source, at, Math.min(MAX_VERSION_INFO, source.size - at), 'version info');
   const strings: string[] = [];
+  let ended = false;
   for (let i = 0; i + 1 < bytes.length; ) {
     const s = utf16le(bytes.subarray(i));
-    if (s === '') break;
+    if (s === '') {
+      ended = true;
+      break;
+    }
     strings.push(s);
     i += (s.length + 1) * 2;
   }
+  if (!ended) warnings.push(new FormatError(source.name, 'version info', at, `no empty string ends the strings in the 0x${bytes.length.toString(16)} bytes read: the last may be cut short`).message);
   const pairs: (readonly [string, string])[] = [];
   for (let i = 0; i + 1 < strings.length; i += 2) pairs.push([strings[i]!, strings[i + 1]!]);
   return pairs;
