@@ -146,6 +146,8 @@ test("kdlib USERDU64 with targetapp.pdb: frames 1-3 of the crashing thread at ta
   try {
     const a = await analyze(file.source, { symbols: new SymbolStoreProvider(dirs.openers, undefined, { pdbLoader: loadPdbSymbols }) });
     assert.equal(a.crashingThreadIndex, 0);
+    // The breakpoint's address holds the __debugbreak's int3.
+    assert.equal(a.crash?.access?.instruction, 'int 0x3');
     const thread = a.threads[0]!;
     assert.equal(thread.thread.id, 0x2098);
     // As the text report numbers them (and dbgeng does): each inlined call a frame of its own, innermost first.

@@ -72,7 +72,7 @@ function sample(width: UserDumpWidth): Sample {
     .memory({ base: KUSER, bytes: sharedData(4), protect: 2 })
     .memory({ base: imageBase, bytes: img.bytes, protect: 0x20, type: 0x1000000 })
     .memory({ base: stackLimit, bytes: stack })
-    .teb(teb1, stackBase, stackLimit)
+    .teb(teb1, stackBase, stackLimit, 5)
     .teb(teb2, stackBase + 0x100000n, stackBase + 0x100000n - 0x1000n)
     .thread({
       id: 0x2098,
@@ -137,7 +137,7 @@ for (const width of [64, 32] as const) {
 
     // The debug event: an exception on thread 0x2098 of process 0xc3c.
     assert.deepEqual(snap.userDump!.debugEvent, { code: 1, codeName: 'EXCEPTION_DEBUG_EVENT', processId: 0xc3c, threadId: 0x2098, firstChance: true });
-    assert.deepEqual(snap.exception, { threadId: 0x2098, code: 0xc0000005, flags: 0, address: s.text + 4n, parameters: [0n, 0x10n], context: undefined });
+    assert.deepEqual(snap.exception, { threadId: 0x2098, code: 0xc0000005, flags: 0, address: s.text + 4n, parameters: [0n, 0x10n], context: t0!.context });
     assert.equal(snap.process.processId, 0xc3c);
   });
 
@@ -153,6 +153,9 @@ for (const width of [64, 32] as const) {
     assert.equal(frames[0]!.module?.codeFile, 'C:\\hog\\hog.exe');
     // The return address on the stack, found from the TEB-bounded stack memory.
     assert.ok(frames.some((f, i) => i > 0 && f.ip === s.text + 0x10n), `frames: ${frames.map((f) => f.ip.toString(16)).join(' ')}`);
+    // What a minidump's crash gets too: the faulting instruction decoded (amd64 only, as there), TEB.LastErrorValue.
+    assert.equal(analysis.crash?.access?.instruction, width === 64 ? 'ret' : undefined);
+    assert.equal(analysis.lastErrors.get(0x2098), 5);
     assert.match(renderText(analysis), /Thread 0 \(crashed\) id 0x2098/);
     assert.match(renderKf(analysis), /hog\+0x1004/);
     assert.equal((toJson(analysis) as { crash_info: { crashing_thread: number } }).crash_info.crashing_thread, 0);

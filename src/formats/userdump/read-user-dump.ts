@@ -89,7 +89,7 @@ export async function readUserDump(source: ByteSource): Promise<Snapshot> {
     modules,
     unloadedModules: [],
     threads,
-    exception: debugEvent?.exception,
+    exception: debugEvent?.exception ? { ...debugEvent.exception, context: threads.find((t) => t.id === debugEvent.event.threadId)?.context } : undefined,
     memory,
     memoryInfo,
     process: { processId: debugEvent?.event.processId, createTime: undefined },
@@ -210,7 +210,7 @@ async function readDebugEvent(source: ByteSource, header: UserDumpHeader): Promi
     flags: e.u32(4),
     address: width === 64 ? e.u64(0x10) : BigInt(e.u32(0xc)),
     parameters,
-    // The thread list holds the thread's context at the event.
+    // The thread list holds the thread's context at the event; readUserDump fills it in.
     context: undefined,
   };
   return { event: { ...event, firstChance: e.u32(width === 64 ? 0x98 : 0x50) !== 0 }, exception };

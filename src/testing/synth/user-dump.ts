@@ -165,10 +165,11 @@ export class UserDumpBuilder {
     return this;
   }
 
-  /** A TEB whose NT_TIB gives a stack's bounds (StackBase, StackLimit), as its own region. */
-  teb(address: bigint, stackBase: bigint, stackLimit: bigint): this {
+  /** A TEB whose NT_TIB gives a stack's bounds (StackBase, StackLimit), and LastErrorValue (13 pointers in), as its own region. */
+  teb(address: bigint, stackBase: bigint, stackLimit: bigint, lastError = 0): this {
     const b = new Bytes();
     b.ptr(this.width, 0n).ptr(this.width, stackBase).ptr(this.width, stackLimit);
+    b.zeros(13 * (this.width / 8) - b.length).u32(lastError);
     b.zeros(0x1000 - b.length);
     return this.memory({ base: address, bytes: b.finish() });
   }
