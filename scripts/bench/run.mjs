@@ -217,8 +217,8 @@ const rows = [
       const skip = missing(folders, 'it is in the shared corpus (../shared/corpus)');
       const dumps = skip ? [] : userMinidumps(folders);
       this.work = `(b) the user-mode corpus: ${dumps.length} minidumps; stackhog one \`batch --jobs 2\`, Breakpad one process per dump (time per dump)`;
-      // The dumps as files, so both tools get the same list (given folders, batch would also try
-      // external/user's legacy USERDU64 dump, which it refuses).
+      // The dumps as files, so both tools get the same list (given folders, batch would also read
+      // external/user's legacy USERDU64 dump, which Breakpad cannot).
       const batchOut = join(scratch, 'batch.jsonl');
       const batch = hasBatch() ? [stackhog('batch', ...dumps, '--out', batchOut, '--jobs', '2', ...symbols.flatMap((s) => ['--symbols', s]))] : undefined;
       return {

@@ -81,9 +81,9 @@ export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions =
   let crash: CrashInfo | undefined;
   if (exception) {
     const r = crashReason(snapshot.system.osShort, snapshot.system.cpu, exception);
-    // rust-minidump reads only minidumps: a kernel dump's bugcheck gets no instruction analysis.
+    // A kernel dump's bugcheck gets no instruction analysis (rust-minidump, whose JSON this follows, reads user-mode dumps only).
     const access =
-      snapshot.format === 'minidump'
+      snapshot.format !== 'kernel-dump'
         ? await analyzeCrashAccess(snapshot, { ...exception, address: r.address }, exception.context)
         : undefined;
     crash = {
@@ -189,8 +189,8 @@ async function withImageDebugIds(snapshot: Snapshot, images: ModuleImages): Prom
 /** TEB.LastErrorValue, 13 pointers into the TEB on x86 and x64 (NT_TIB's 7, then 6 more), when captured. */
 async function lastErrorValues(snapshot: Snapshot): Promise<Map<number, number>> {
   const out = new Map<number, number>();
-  // rust-minidump reads it on every minidump, whatever the OS (Crashpad's Linux and macOS TEB is TLS).
-  if (snapshot.format !== 'minidump' || snapshot.system.cpu === 'unknown') return out;
+  // rust-minidump reads it on every minidump, whatever the OS (Crashpad's Linux and macOS TEB is TLS); a legacy user dump's TEBs are Windows'.
+  if (snapshot.format === 'kernel-dump' || snapshot.system.cpu === 'unknown') return out;
   const offset = BigInt(pointerWidth(snapshot.system.cpu) * 13);
   for (const thread of snapshot.threads) {
     if (thread.teb === 0n) continue;

@@ -119,8 +119,8 @@ function program(setJob: (job: Job) => void): Command {
   const root = withAnalysisOptions(
     new Command()
       .name('stackhog')
-      .description('Stack forensics for crash dumps: walks every thread of a minidump or the bugcheck thread of a Windows kernel dump, measures who used the stack and explains the crash.')
-      .argument('[dump]', "minidump or Windows kernel dump (MEMORY.DMP, Minidump\\*.dmp); '-' reads it from stdin (default: a bundled sample, a real stack overflow)"),
+      .description('Stack forensics for crash dumps: walks every thread of a minidump or legacy full user dump, or the bugcheck thread of a Windows kernel dump, measures who used the stack and explains the crash.')
+      .argument('[dump]', "minidump, Windows kernel dump (MEMORY.DMP, Minidump\\*.dmp) or legacy full user dump (USERDU64, USERDUMP); '-' reads it from stdin (default: a bundled sample, a real stack overflow)"),
   )
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'kf', 'html', 'breakpad', 'breakpad-machine']).default('text'))
     .addOption(new Option('--threads <which>', 'threads to report').choices(['all', 'crashed']).default('all'))
@@ -160,7 +160,7 @@ function program(setJob: (job: Job) => void): Command {
     root
       .command('signature')
       .description('print the crash signature: the same bug in different dumps gets the same one')
-      .argument('<dump>', 'minidump or Windows kernel dump'),
+      .argument('<dump>', 'minidump, Windows kernel dump or legacy full user dump'),
   )
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .showHelpAfterError()

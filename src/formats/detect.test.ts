@@ -47,9 +47,24 @@ for (const signature of ['PAGEDU64', 'PAGEDUMP']) {
   });
 }
 
-test('USERDU64 and USERDUMP: a legacy full user-mode dump, not supported yet', async () => {
-  await rejectsWith(file('USERDU64'), /^a legacy full user-mode dump \(USERDU64\b.*not supported yet/);
-  await rejectsWith(file('USERDUMP'), /^a legacy full user-mode dump \(USERDUMP\b.*not supported yet/);
+for (const [signature, structure] of [
+  ['USERDU64', 'USERMODE_CRASHDUMP_HEADER64'],
+  ['USERDUMP', 'USERMODE_CRASHDUMP_HEADER32'],
+] as const) {
+  test(`${signature}: a legacy full user-mode dump, handed to the user dump reader`, async () => {
+    assert.deepEqual(await detectDump(file(signature)), { kind: 'user-dump' });
+    // Eight bytes and nothing more: the reader's own error, naming its header.
+    await assert.rejects(readSnapshot(new BufferSource(new TextEncoder().encode(signature), NAME)), (e) => {
+      assert.ok(isFormatError(e), String(e));
+      assert.equal(e.structure, structure);
+      assert.equal(e.offset, 0);
+      return true;
+    });
+  });
+}
+
+test('USERDU with another ValidDump: a user dump header with an unknown signature', async () => {
+  await rejectsWith(file('USERDUXX'), /^a legacy user-mode dump header \("USER"\) with an unknown ValidDump signature "DUXX"/);
 });
 
 test('PAGE with another ValidDump: a kernel dump header with an unknown signature', async () => {
@@ -77,7 +92,7 @@ test('a PE image is not a crash dump', async () => {
 });
 
 test('anything else: not a crash dump stackhog knows, with the signature it has', async () => {
-  await rejectsWith(file('MDMQ', [0x93, 0xa7, 0, 0]), /^not a crash dump stackhog knows \(signature "MDMQ\\x93\\xa7\\x00\\x00" is not "MDMP", "PAGEDU64" or "PAGEDUMP"\)$/);
+  await rejectsWith(file('MDMQ', [0x93, 0xa7, 0, 0]), /^not a crash dump stackhog knows \(signature "MDMQ\\x93\\xa7\\x00\\x00" is not "MDMP", "PAGEDU64", "PAGEDUMP", "USERDU64" or "USERDUMP"\)$/);
   await rejectsWith(new BufferSource(new Uint8Array([0x4d, 0x44]), NAME), /^the file is 2 bytes long: too short for any crash dump$/);
   await rejectsWith(new BufferSource(new Uint8Array(), NAME), /^the file is 0 bytes long/);
 });

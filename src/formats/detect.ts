@@ -5,18 +5,20 @@ import { FormatError } from '../io/errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { readKernelDump } from './kdump/index.js';
 import { readMinidump } from './minidump/read-minidump.js';
+import { readUserDump } from './userdump/index.js';
 
 const STRUCTURE = 'file signature';
 /** Enough of the file's start for the signature (8 bytes) and the ELF and Mach-O file types. */
 const HEAD_BYTES = 32;
 /** How far into a text file the microdump marker is looked for (logcat prefixes and earlier lines come first). */
 const TEXT_PROBE_BYTES = 4096;
-const READS = 'stackhog reads minidumps (MDMP) and Windows kernel dumps (PAGEDU64, PAGEDUMP)';
+const READS = 'stackhog reads minidumps (MDMP), Windows kernel dumps (PAGEDU64, PAGEDUMP) and legacy full user-mode dumps (USERDU64, USERDUMP)';
 
 /** What a signature tells about the file, before any reader runs. */
 export type DumpKind =
   | { readonly kind: 'minidump' }
   | { readonly kind: 'kernel-dump' }
+  | { readonly kind: 'user-dump' }
   | { readonly kind: 'unsupported'; readonly reason: string };
 
 function ascii(bytes: Uint8Array, start = 0, end = bytes.length): string {
@@ -53,10 +55,12 @@ export async function detectDump(source: ByteSource): Promise<DumpKind> {
       reason: `a Windows kernel dump header ("PAGE") with an unknown ValidDump signature ${quoted(head.subarray(4, 8))} (expected "DU64" or "DUMP")`,
     };
   }
-  if (magic8 === 'USERDU64' || magic8 === 'USERDUMP') {
+  // USERMODE_CRASHDUMP_HEADER64 / 32: Signature 'USER', then ValidDump 'DU64' or 'DUMP'.
+  if (magic8 === 'USERDU64' || magic8 === 'USERDUMP') return { kind: 'user-dump' };
+  if (magic4 === 'USER' && ascii(head, 4, 6) === 'DU') {
     return {
       kind: 'unsupported',
-      reason: `a legacy full user-mode dump (${magic8}, as userdump.exe and old debuggers wrote them) is not supported yet; ${READS}`,
+      reason: `a legacy user-mode dump header ("USER") with an unknown ValidDump signature ${quoted(head.subarray(4, 8))} (expected "DU64" or "DUMP")`,
     };
   }
   if (magic4 === '\x7fELF') {
@@ -77,7 +81,7 @@ export async function detectDump(source: ByteSource): Promise<DumpKind> {
   if (head.length < 4) return { kind: 'unsupported', reason: `the file is ${head.length} bytes long: too short for any crash dump` };
   return {
     kind: 'unsupported',
-    reason: `not a crash dump stackhog knows (signature ${quoted(signature)} is not "MDMP", "PAGEDU64" or "PAGEDUMP")`,
+    reason: `not a crash dump stackhog knows (signature ${quoted(signature)} is not "MDMP", "PAGEDU64", "PAGEDUMP", "USERDU64" or "USERDUMP")`,
   };
 }
 
@@ -89,6 +93,8 @@ export async function readSnapshot(source: ByteSource): Promise<Snapshot> {
       return readMinidump(source);
     case 'kernel-dump':
       return readKernelDump(source);
+    case 'user-dump':
+      return readUserDump(source);
     case 'unsupported':
       throw new FormatError(source.name, STRUCTURE, 0, kind.reason);
   }

@@ -1,11 +1,12 @@
 import type { Cpu, CpuContext } from './cpu.js';
 import type { KernelInfo } from './kernel.js';
 import type { DumpMemory } from './memory.js';
+import type { UserDumpInfo } from './user-dump.js';
 
 /** What every dump format produces; walkers and analyses only ever see this. */
 export interface Snapshot {
   readonly file: string;
-  readonly format: 'minidump' | 'kernel-dump';
+  readonly format: 'minidump' | 'kernel-dump' | 'user-dump';
   readonly system: SystemInfo;
   readonly modules: readonly Module[];
   readonly unloadedModules: readonly UnloadedModule[];
@@ -26,6 +27,8 @@ export interface Snapshot {
   readonly handles?: readonly HandleDescriptor[] | undefined;
   /** What a Windows kernel crash dump adds: header, bugcheck, processors, kernel structures. */
   readonly kernel?: KernelInfo | undefined;
+  /** What a legacy full user-mode dump (USERDU64 / USERDUMP) adds: its header, debug event and version strings. */
+  readonly userDump?: UserDumpInfo | undefined;
   /** Time the dump was written (seconds since the Unix epoch). */
   readonly timeDateStamp: number;
   /** Problems met while reading: the part that could be read is still in the snapshot. */

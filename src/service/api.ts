@@ -164,7 +164,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
         if (dump.head.length === 0) throw new HttpError(400, `"${DUMP_FIELD}" is empty`);
         const magic = dump.head.toString('latin1');
         if (!DUMP_MAGICS.some((m) => magic.startsWith(m))) {
-          throw new HttpError(415, `"${DUMP_FIELD}" is not a minidump or Windows kernel dump (it starts with ${JSON.stringify(magic.slice(0, 4))}, not "MDMP" or "PAGE")`);
+          throw new HttpError(415, `"${DUMP_FIELD}" is not a minidump, Windows kernel dump or legacy user dump (it starts with ${JSON.stringify(magic.slice(0, 6))}, not "MDMP", "PAGE" or "USERDU")`);
         }
         // Symbol files are checked before anything is kept: a refused upload leaves nothing behind.
         const placed = await Promise.all(symbolFiles.map(async (file) => ({ from: file.path, segments: await symbolSegments(file.path, file.filename) })));

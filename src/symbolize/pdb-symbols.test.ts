@@ -196,8 +196,8 @@ test('inline sites: crash.exe main+0x12d is start() and crash() inlined, named t
 });
 
 test('kdlib stacktest: the inline chain kdlibcpp expects (targetapp.cpp:144, :172, :185)', needsCorpus, async () => {
-  // kdlibcpp's test for targetapp_stacktest_x64_release.dmp (a USERDU64 dump stackhog does not read
-  // yet): frames 1-3 at targetapp.cpp:144, :172, :185. The same chain from the PDB: stackTestRun1
+  // kdlibcpp's test for targetapp_stacktest_x64_release.dmp (a USERDU64 dump; the walk itself is
+  // formats/userdump/kdlib-corpus.test.ts): frames 1-3 at targetapp.cpp:144, :172, :185. The same chain from the PDB: stackTestRun1
   // (0001:3600, rva 0x1e10) inlines stackTestRun2 (0x1345, targetapp.cpp:144) which inlines
   // stackMethod (0x1346, :129) at +0x55 (llvm-pdbutil: `0355` code 0x55, `0C0155` [0x55, 0x56));
   // wmain inlines stackTestRun, which calls stackTestRun1 at :185.

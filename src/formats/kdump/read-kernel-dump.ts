@@ -8,8 +8,7 @@ import type { KernelDebuggerData, KernelInfo, KernelProcessor, KernelThreadInfo 
 import type { ExceptionInfo, Module, Snapshot, Thread } from '../../model/snapshot.js';
 // A kernel dump's CONTEXT is the same Windows structure a minidump stores.
 import { parseContext } from '../minidump/context.js';
-import type { CodeView } from '../pe/codeview.js';
-import { PeImage } from '../pe/pe-image.js';
+import { imageFactsInMemory } from '../pe/memory-facts.js';
 import { dumpTypeName, fieldBig, fieldNum, machineCpu, readDumpHeader, type DumpHeader } from './header.js';
 import { readPhysicalMemory } from './physical.js';
 import { readTriage, type TriageDump } from './triage.js';
@@ -338,7 +337,7 @@ async function walkLoadedModules(memory: KernelVirtualMemory, head: bigint, widt
     const checksum = view.getUint32(o.checksum, true);
     // TimeDateStamp and SizeOfImage from the image's own PE header when it is in memory, so symbol stores match.
     let timeDateStamp = 0;
-    const pe = await peHeaderFacts(memory, base, size);
+    const pe = await imageFactsInMemory(memory, base, size);
     if (pe) {
       timeDateStamp = pe.timeDateStamp;
       size = pe.sizeOfImage || size;
@@ -349,33 +348,6 @@ async function walkLoadedModules(memory: KernelVirtualMemory, head: bigint, widt
   }
   if (modules.length >= MAX_MODULES) warnings.push(`PsLoadedModuleList: stopped after ${MAX_MODULES} modules`);
   return modules;
-}
-
-/** TimeDateStamp, SizeOfImage and the CodeView record from an image's PE headers in dump memory, when they are there. */
-async function peHeaderFacts(memory: KernelVirtualMemory, base: bigint, size: number): Promise<{ timeDateStamp: number; sizeOfImage: number; codeView: CodeView | undefined } | undefined> {
-  const head = await memory.read(base, 2);
-  if (!head || head[0] !== 0x4d || head[1] !== 0x5a) return undefined;
-  const limit = Math.max(size, 0x1000);
-  try {
-    const image = await PeImage.parse({
-      name: `image at 0x${base.toString(16)}`,
-      layout: 'memory',
-      read: (offset, length) => (offset < 0 || offset + length > limit ? Promise.resolve(undefined) : memory.read(base + BigInt(offset), length)),
-    });
-    return { timeDateStamp: image.timeDateStamp, sizeOfImage: image.sizeOfImage, codeView: await image.codeView() };
-  } catch (e) {
-    if (!(e instanceof FormatError)) throw e;
-  }
-  // Headers cut short (only their first page captured, or damaged): the two fields a symbol server needs.
-  const dos = await memory.read(base, 0x40);
-  if (!dos) return undefined;
-  const lfanew = new DataView(dos.buffer, dos.byteOffset).getUint32(0x3c, true);
-  if (lfanew > 0x1000) return undefined;
-  const nt = await memory.read(base + BigInt(lfanew), 0x54);
-  if (!nt || nt[0] !== 0x50 || nt[1] !== 0x45) return undefined;
-  const view = new DataView(nt.buffer, nt.byteOffset, nt.byteLength);
-  // IMAGE_NT_HEADERS: TimeDateStamp at +8, SizeOfImage at +0x50 (the same in PE32 and PE32+).
-  return { timeDateStamp: view.getUint32(8, true), sizeOfImage: view.getUint32(0x50, true), codeView: undefined };
 }
 
 async function readProcessors(

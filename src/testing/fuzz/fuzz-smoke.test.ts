@@ -20,7 +20,7 @@ import { isExpectedError, TARGET_NAMES, TARGETS, type TargetName } from './targe
 
 const SEED = 0x5eed;
 /** About 7 s of executions each on a developer machine. */
-const EXECS: Record<TargetName, number> = { minidump: 8000, 'kernel-dump': 3000, 'breakpad-sym': 8000, pe: 12000, 'windbg-text': 5000, pdb: 2000 };
+const EXECS: Record<TargetName, number> = { minidump: 8000, 'kernel-dump': 3000, 'user-dump': 3000, 'breakpad-sym': 8000, pe: 12000, 'windbg-text': 5000, pdb: 2000 };
 /** A run this long is a hang: the worker is ended (well inside the test's timeout, so none outlives it). */
 const HANG_MS = 20_000;
 const TIMEOUT = { timeout: 60_000 };

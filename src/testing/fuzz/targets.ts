@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyze, analyzeMinidump } from '../../analyze/process.js';
 import { kernelDumpSeeds } from './kernel-seeds.js';
+import { userDumpSeeds } from './user-dump-seeds.js';
 import { analyzeDps } from '../../analyze/windbg-stack.js';
 import { loadSymbolFile } from '../../formats/breakpad-sym/index.js';
 import { arm64FunctionLength } from '../../formats/pe/arm64-unwind-data.js';
@@ -50,7 +51,7 @@ export interface FuzzTarget {
   run(bytes: Uint8Array): Promise<void>;
 }
 
-export const TARGET_NAMES = ['minidump', 'kernel-dump', 'breakpad-sym', 'pe', 'windbg-text', 'pdb'] as const;
+export const TARGET_NAMES = ['minidump', 'kernel-dump', 'user-dump', 'breakpad-sym', 'pe', 'windbg-text', 'pdb'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 /** The documented failure: anything else a target throws is a bug. */
@@ -551,6 +552,43 @@ const kernelDump: FuzzTarget = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// user-dump: read a legacy full user-mode dump (USERDU64 / USERDUMP: header, region list and data,
+// contexts, thread states, modules, debug event), analyse every thread, and render every report.
+
+/** The header's counts and offsets, and the first entries of each part they point at. */
+function userDumpHotspots(bytes: Uint8Array): number[] {
+  const wide = bytes[6] === 0x36;
+  const word = wide ? 8 : 4;
+  const out = [8, 12, 16, 20, 24, 28];
+  for (let i = 0; i < 8; i++) out.push(0x20 + i * word);
+  const offset = (i: number): number => u32(bytes, 0x20 + i * word) ?? 0;
+  const [threads, modules, , regions, event, states] = [0, 1, 2, 3, 4, 5].map(offset) as [number, number, number, number, number, number];
+  // MEMORY_BASIC_INFORMATION RegionSize and BaseAddress; CRASH_MODULE SizeOfImage and ImageNameLength;
+  // CONTEXT flags; CRASH_THREAD Teb; the exception record's NumberParameters.
+  for (let i = 0; i < 4; i++) out.push(regions + i * (wide ? 0x30 : 0x1c), regions + i * (wide ? 0x30 : 0x1c) + (wide ? 0x18 : 0xc));
+  out.push(modules, modules + word, modules + word + 4, threads + (wide ? 0x30 : 0), states + 0x10, event + (wide ? 0x28 : 0x1c));
+  return out.filter((at) => at >= 0 && at < bytes.length);
+}
+
+const userDump: FuzzTarget = {
+  name: 'user-dump',
+  text: false,
+  dictionary: dictionary('USERDU64', 'USERDUMP', 'USER', 'MZ', 'PE\0\0', [0x64, 0x86], [0x4c, 0x01], [0x00, 0x10, 0x00, 0x00], [0x05, 0x00, 0x00, 0xc0], [0x03, 0x00, 0x00, 0x80]),
+  seeds(): Seed[] {
+    // The corpus dump is 8 MB: its first 64 KiB (header, lists, the first regions) is the seed, with the synthetic ones.
+    const real = filesBelow(corpusPath('external', 'user', 'kdlib'), (n) => n.endsWith('_x64_release.dmp')).map((s) => ({ name: s.name, bytes: s.bytes.slice(0, 0x10000) }));
+    return [...real, ...userDumpSeeds()];
+  },
+  hotspots: userDumpHotspots,
+  async run(bytes) {
+    const analysis = await analyze(new BufferSource(bytes, 'fuzz-user.dmp'));
+    renderText(analysis);
+    JSON.stringify(toJson(analysis));
+    renderKf(analysis);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
 // pdb: open, index every module's symbols, look up addresses across the code, read the frame data,
 // and write the whole .sym (dump-syms) from it.
 
@@ -598,6 +636,7 @@ const pdbTarget: FuzzTarget = {
 export const TARGETS: Readonly<Record<TargetName, FuzzTarget>> = {
   minidump,
   'kernel-dump': kernelDump,
+  'user-dump': userDump,
   'breakpad-sym': breakpadSym,
   pe,
   'windbg-text': windbgText,
