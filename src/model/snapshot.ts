@@ -1,6 +1,7 @@
 import type { Cpu, CpuContext } from './cpu.js';
 import type { KernelInfo } from './kernel.js';
 import type { DumpMemory } from './memory.js';
+import type { Wow64Process, Wow64Thread } from './wow64.js';
 
 /** What every dump format produces; walkers and analyses only ever see this. */
 export interface Snapshot {
@@ -26,6 +27,8 @@ export interface Snapshot {
   readonly handles?: readonly HandleDescriptor[] | undefined;
   /** What a Windows kernel crash dump adds: header, bugcheck, processors, kernel structures. */
   readonly kernel?: KernelInfo | undefined;
+  /** A 32-bit process under WOW64 in a 64-bit dump: what shows it (undefined for every other dump). */
+  readonly wow64?: Wow64Process | undefined;
   /** Time the dump was written (seconds since the Unix epoch). */
   readonly timeDateStamp: number;
   /** Problems met while reading: the part that could be read is still in the snapshot. */
@@ -92,6 +95,8 @@ export interface Thread {
   readonly startAddress: bigint | undefined;
   /** The stack's extent as the OS records it outside a TEB (a kernel thread's KTHREAD StackBase/StackLimit). */
   readonly stackBounds?: { readonly base: bigint; readonly limit: bigint; readonly source: 'kthread' } | undefined;
+  /** A thread of a 32-bit program in a 64-bit dump: its saved x86 context and 32-bit TEB (formats/minidump/wow64.ts). */
+  readonly wow64?: Wow64Thread | undefined;
 }
 
 export interface ThreadStack {

@@ -31,3 +31,4 @@ export { KernelDumpBuilder, type KernelArch, type KernelDumpKind, type KernelDum
 export * as kernelDump from './kernel-dump.js';
 export { msfFile, pdbInfoStream, synthPdb, type PdbIdentitySpec } from './pdb.js';
 export { fullMemoryDump } from './full-memory.js';
+export { wow64ThreadMemory, type Wow64ThreadSpec } from './wow64.js';
