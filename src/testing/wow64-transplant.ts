@@ -7,7 +7,7 @@
 // Breakpad walks it) in WOW64_CPURESERVED behind TEB64 TlsSlots[1]; the 32-bit TEB two pages after
 // the 64-bit one, at the original dump's TEB address, with the captured stack's extent. Wine cannot
 // make such a dump: its dbghelp writes a 32-bit program's thread as an amd64 record holding the
-// x86 registers (CS 0x23) and lists no WOW64 layer (see the README).
+// x86 registers (CS 0x23) and lists no WOW64 layer (scripts/fixtures/README.md).
 import { readMinidump } from '../formats/minidump/read-minidump.js';
 import type { CpuContext } from '../model/cpu.js';
 import type { Module, Snapshot } from '../model/snapshot.js';
