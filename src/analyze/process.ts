@@ -1,9 +1,10 @@
 import type { ByteSource } from '../io/byte-source.js';
 import { readSnapshot } from '../formats/detect.js';
 import { pointerWidth, specialRegisters, type Cpu, type CpuContext } from '../model/cpu.js';
-import { MemoryBlock } from '../model/memory.js';
+import { findRegion, MemoryBlock } from '../model/memory.js';
 import { ModuleIndex } from '../model/module-index.js';
 import type { Module, Snapshot, Thread } from '../model/snapshot.js';
+import { x86FromCompatibilityMode } from '../model/wow64.js';
 import { noSymbols, type SymbolProvider } from '../symbolize/provider.js';
 import { amd64Unwinder } from '../unwind/amd64.js';
 import { armUnwinder } from '../unwind/arm.js';
@@ -124,26 +125,30 @@ export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions =
     let context = crashed && exception?.context ? exception.context : thread.context;
     if (options.start && (crashed || (requestingId === undefined && threads.length === 0))) context = startContext(context, snapshot, options.start);
     const analysed = await analyzeThread(env, thread, context, crashed);
-    limits.push(...limitsHit(analysed, { timeoutMs: options.timeoutMs, maxFrames: walkOptions.maxFrames, maxStackBytes: env.maxStackBytes }, limits));
-    await symbolizeFromExports(analysed.frames, images);
-    await decodeX86Prologues(analysed, env.code);
-    const usage = await measureStack(snapshot, analysed);
-    const keys = analysed.frames.map(frameFunctionKey);
-    const recursion = findRecursion(keys);
-    findings.push(...stackFindings(analysed, usage, recursion, crash));
-    const block = findRepeatedBlock(keys, recursion);
-    if (block) findings.push(reentrancyFinding(block, (i) => usage.frames[i]?.size, thread.id, 'warning'));
-    threads.push({ ...analysed, usage, recursion, frameMemory: [] });
+    const program = await analyzeWow64Thread(env, thread, context, crashed);
+    const bounds = { timeoutMs: options.timeoutMs, maxFrames: walkOptions.maxFrames, maxStackBytes: env.maxStackBytes };
+    for (const t of program ? [analysed, program] : [analysed]) {
+      for (const l of limitsHit(t, bounds, limits)) if (!limits.includes(l)) limits.push(l);
+    }
+    const native = await measureThread(env, analysed);
+    const wow64 = program ? await measureThread(env, program) : undefined;
+    // A 32-bit program's findings come from its own stack, not the WOW64 layer's.
+    findings.push(...threadFindings(wow64 ?? native, crash));
+    threads.push(wow64 ? { ...native, wow64 } : native);
   }
   // Memory facts need every thread's stack (a frame may run on another thread's stack).
-  const stacks = threads.flatMap((t) =>
+  const stacks = threads.flatMap((t) => (t.wow64 ? [t, t.wow64] : [t])).flatMap((t) =>
     t.usage.base !== undefined && t.usage.limit !== undefined ? [{ threadId: t.thread.id, base: t.usage.limit, end: t.usage.base }] : [],
   );
   const memoryMap = new MemoryMap(snapshot, modules, stacks);
-  threads.forEach((t, i) => {
-    threads[i] = { ...t, frameMemory: t.frames.map((f) => memoryMap.facts(f.trust === 'context' || f.interrupted ? f.ip : f.instruction)) };
+  const withMemory = (t: ThreadReport): ThreadReport => ({
+    ...t,
+    frameMemory: t.frames.map((f) => memoryMap.facts(f.trust === 'context' || f.interrupted ? f.ip : f.instruction)),
   });
-  findings.push(...(await stackViolations(snapshot, threads, crash, memoryMap, modules)));
+  threads.forEach((t, i) => {
+    threads[i] = t.wow64 ? { ...withMemory(t), wow64: withMemory(t.wow64) } : withMemory(t);
+  });
+  findings.push(...(await stackViolations(snapshot, threads.map(programStack), crash, memoryMap, modules)));
   // The crashing thread's findings first.
   const crashedId = crashingThreadIndex === undefined ? undefined : threads[crashingThreadIndex]!.thread.id;
   findings.sort((a, b) => Number(b.threadId === crashedId) - Number(a.threadId === crashedId));
@@ -153,7 +158,7 @@ export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions =
   const matcher = options.signatureRules ? signatureMatcher(options.signatureRules) : undefined;
   return {
     kernel,
-    signature: crashSignature({ kernel, crashingThreadIndex, threads }, matcher),
+    signature: crashSignature({ kernel, crashingThreadIndex, threads: threads.map(programStack) }, matcher),
     snapshot,
     crash,
     crashingThreadIndex,
@@ -253,8 +258,19 @@ async function analyzeThread(
   context: CpuContext | undefined,
   crashed: boolean,
 ): Promise<ThreadAnalysis> {
-  const { snapshot, warnings } = env;
-  const stack = await loadStack(snapshot, thread, warnings, env.maxStackBytes);
+  const stack = await loadStack(env.snapshot, thread, env.warnings, env.maxStackBytes);
+  return walkStack(env, thread, context, crashed, stack);
+}
+
+/** Walks one stack from a context: the frames, and the raw-stack reconstruction when the walk falls short. */
+async function walkStack(
+  env: WalkEnvironment,
+  thread: Thread,
+  context: CpuContext | undefined,
+  crashed: boolean,
+  stack: MemoryBlock | undefined,
+): Promise<ThreadAnalysis> {
+  const { snapshot } = env;
   const base = { thread, crashed, context, stackMemory: stack ? { base: stack.base, size: stack.bytes.length } : undefined };
   if (!context) return { ...base, frames: [], truncated: false, reconstruction: undefined };
   // The context's own CPU decides: an x86 thread of a WoW64 process walks as x86.
@@ -270,6 +286,60 @@ async function analyzeThread(
   const { frames, truncated, stoppedBy } = await walkThread(state, context, unwinder, env.walkOptions);
   const reconstruction = env.reconstruct && stack && !truncated ? await reconstructAfterWalk(env, cpu, stack, unwinder, frames) : undefined;
   return { ...base, frames, truncated, reconstruction, ...(stoppedBy ? { stoppedBy } : {}) };
+}
+
+/** A walked thread measured: exports named, x86 prologues decoded, stack usage and recursion. */
+async function measureThread(env: WalkEnvironment, analysed: ThreadAnalysis): Promise<ThreadReport> {
+  await symbolizeFromExports(analysed.frames, env.images);
+  await decodeX86Prologues(analysed, env.code);
+  const usage = await measureStack(env.snapshot, analysed);
+  const recursion = findRecursion(analysed.frames.map(frameFunctionKey));
+  return { ...analysed, usage, recursion, frameMemory: [] };
+}
+
+/** What one thread's stack shows: overflow, recursion, re-entrancy. */
+function threadFindings(t: ThreadReport, crash: CrashInfo | undefined): Finding[] {
+  const out = stackFindings(t, t.usage, t.recursion, crash);
+  const block = findRepeatedBlock(t.frames.map(frameFunctionKey), t.recursion);
+  if (block) out.push(reentrancyFinding(block, (i) => t.usage.frames[i]?.size, t.thread.id, 'warning'));
+  return out;
+}
+
+/** The stack a thread's program runs on: a 32-bit program's own under WOW64, else the thread's. */
+function programStack(t: ThreadReport): ThreadReport {
+  return t.wow64 ?? t;
+}
+
+/**
+ * The 32-bit program's stack of a WOW64 thread in a 64-bit dump, walked as x86 from its saved
+ * context (Thread.wow64); undefined for every other thread, and when the walk already is x86 (a
+ * 32-bit dumper's context, or `--start`). The crashing thread stopped in 32-bit code starts from
+ * the exception's context. The stack is the captured memory holding esp, bounded by the 32-bit
+ * TEB's StackBase and StackLimit when known.
+ */
+async function analyzeWow64Thread(env: WalkEnvironment, thread: Thread, context: CpuContext | undefined, crashed: boolean): Promise<ThreadAnalysis | undefined> {
+  const w = thread.wow64;
+  if (!w || context?.cpu !== 'amd64') return undefined;
+  const atCrash = crashed && context === env.snapshot.exception?.context ? x86FromCompatibilityMode(context) : undefined;
+  const x86 = atCrash ?? w.context;
+  if (!x86) {
+    // Damage was a warning when the dump was read; a TEB the writer left out is only a limit.
+    const message = `${env.snapshot.file}: a 32-bit process under WOW64, but the x86 context of some threads is not in the dump (their 64-bit TEB or WOW64_CPURESERVED was not captured): only their 64-bit stacks are walked`;
+    if (!env.snapshot.warnings.some((m) => m.includes(`thread 0x${thread.id.toString(16)}: WOW64:`)) && !env.notes.includes(message)) env.notes.push(message);
+    return undefined;
+  }
+  const stack = await wow64Stack(env, x86.registers.get('esp'), w.stackBounds);
+  return walkStack(env, thread, x86, crashed, stack);
+}
+
+/** The captured memory holding a 32-bit stack pointer, from the stack's limit (when known and captured) up to its base. */
+async function wow64Stack(env: WalkEnvironment, esp: bigint | undefined, bounds: { readonly base: bigint; readonly limit: bigint } | undefined): Promise<MemoryBlock | undefined> {
+  if (esp === undefined) return undefined;
+  const region = findRegion(env.snapshot.memory.regions, esp);
+  if (!region) return undefined;
+  const start = bounds && bounds.limit > region.base && bounds.limit <= esp ? bounds.limit : region.base;
+  const end = bounds && bounds.base > esp ? bounds.base : region.base + BigInt(region.size);
+  return env.snapshot.memory.loadRange(start, Math.min(Number(end - start), env.maxStackBytes));
 }
 
 /** The crashing thread's context with `--start` registers in place of its ip, sp and frame pointer. */

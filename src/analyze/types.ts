@@ -230,6 +230,12 @@ export interface ThreadReport extends ThreadAnalysis {
   readonly recursion: readonly Recursion[];
   /** Per frame: what backs the memory its code address is in (module, type, protection). */
   readonly frameMemory: readonly MemoryFacts[];
+  /**
+   * A 32-bit program under WOW64 in a 64-bit dump: its own x86 stack, walked from the thread's saved
+   * x86 context (`thread.wow64`); this report's frames are then the WOW64 layer's 64-bit ones.
+   * Findings and the crash signature use this stack.
+   */
+  readonly wow64?: ThreadReport | undefined;
 }
 
 export interface Analysis {

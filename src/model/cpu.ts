@@ -8,6 +8,8 @@ export type Cpu = 'x86' | 'amd64' | 'arm64' | 'arm' | 'ppc' | 'ppc64' | 'mips' |
 export interface CpuContext {
   readonly cpu: Cpu;
   readonly registers: ReadonlyMap<string, bigint>;
+  /** amd64: the CS selector the record holds, when read (it tells 64-bit code from 32-bit code under WOW64). */
+  readonly codeSegment?: number;
 }
 
 export function pointerWidth(cpu: Cpu): 4 | 8 {

@@ -2,6 +2,7 @@ import type { Cpu, CpuContext } from './cpu.js';
 import type { KernelInfo } from './kernel.js';
 import type { DumpMemory } from './memory.js';
 import type { UserDumpInfo } from './user-dump.js';
+import type { Wow64Process, Wow64Thread } from './wow64.js';
 
 /** What every dump format produces; walkers and analyses only ever see this. */
 export interface Snapshot {
@@ -29,6 +30,8 @@ export interface Snapshot {
   readonly kernel?: KernelInfo | undefined;
   /** What a legacy full user-mode dump (USERDU64 / USERDUMP) adds: its header, debug event and version strings. */
   readonly userDump?: UserDumpInfo | undefined;
+  /** A 32-bit process under WOW64 in a 64-bit dump: what shows it (undefined for every other dump). */
+  readonly wow64?: Wow64Process | undefined;
   /** Time the dump was written (seconds since the Unix epoch). */
   readonly timeDateStamp: number;
   /** Problems met while reading: the part that could be read is still in the snapshot. */
@@ -95,6 +98,8 @@ export interface Thread {
   readonly startAddress: bigint | undefined;
   /** The stack's extent as the OS records it outside a TEB (a kernel thread's KTHREAD StackBase/StackLimit). */
   readonly stackBounds?: { readonly base: bigint; readonly limit: bigint; readonly source: 'kthread' } | undefined;
+  /** A thread of a 32-bit program in a 64-bit dump: its saved x86 context and 32-bit TEB (formats/minidump/wow64.ts). */
+  readonly wow64?: Wow64Thread | undefined;
 }
 
 export interface ThreadStack {

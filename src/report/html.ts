@@ -18,7 +18,7 @@ import { hexPad, trustDescription } from './format.js';
 import { html, Markup } from './html-markup.js';
 import { kfModuleTotals } from './kf.js';
 import { foldedRunText, foldedRuns, foldsByFirstFrame, type FoldedRun } from './runs.js';
-import { displayFrames } from './text.js';
+import { displayFrames, wow64ContextText } from './text.js';
 
 export interface HtmlOptions {
   /** 'all' (default) or only the crashing thread. */
@@ -203,7 +203,8 @@ ${usageLine(t, cpu)}
 ${map ?? ''}
 <div>
 ${moduleBars(t, colour)}
-${framesTable(t, index, threadFindings, colour, allFrames)}
+${framesTable(t, t.wow64 ? `${index}-64` : index, t.wow64 ? [] : threadFindings, colour, allFrames)}
+${t.wow64 ? wow64Frames(t, t.wow64, index, threadFindings, allFrames) : ''}
 ${t.truncated ? html`<p class="muted">The walk stopped at the ${t.stoppedBy === 'time' ? 'time budget' : 'frame limit'}.</p>` : ''}
 ${t.reconstruction?.used ? html`<p class="muted">Frames after the gap were rebuilt from the raw stack, as WinDbg's <code>${t.reconstruction.used}</code> would list them.${t.reconstruction.alternatives.length > 0 ? html` Other chains: <code>${t.reconstruction.alternatives.join('; ')}</code>` : ''}</p>` : ''}
 </div>
@@ -312,7 +313,16 @@ ${modules.slice(0, 12).map((m) => html`<span><span class="swatch" style="backgro
 </div>`;
 }
 
-function framesTable(t: ThreadReport, thread: number, findings: readonly Finding[], colour: (module: string) => string, allFrames: boolean): Markup {
+/** A WOW64 thread's 32-bit program frames, after the WOW64 layer's 64-bit ones: the findings point here. */
+function wow64Frames(t: ThreadReport, w: ThreadReport, index: number, findings: readonly Finding[], allFrames: boolean): Markup {
+  return html`<h3>WOW64: the 32-bit program's frames (x86)</h3>
+<p class="muted">Walked from ${wow64ContextText(t)}.</p>
+${usageLine(w, 'x86')}
+${moduleBars(w, moduleColours(w))}
+${framesTable(w, index, findings, moduleColours(w), allFrames, '32-bit frames')}`;
+}
+
+function framesTable(t: ThreadReport, thread: number | string, findings: readonly Finding[], colour: (module: string) => string, allFrames: boolean, heading = 'Frames'): Markup {
   if (t.frames.length === 0) return html`<p class="muted">No frames.</p>`;
   const flagged = new Map<number, Finding[]>();
   for (const f of findings) if (f.frame !== undefined) flagged.set(f.frame, [...(flagged.get(f.frame) ?? []), f]);
@@ -330,11 +340,11 @@ function framesTable(t: ThreadReport, thread: number, findings: readonly Finding
     }
     return out;
   };
-  return html`<h3>Frames</h3><table class="frames"><thead><tr><th>#</th><th>Location</th><th>Found by</th><th>Frame size</th><th>Prologue</th><th>Flags</th></tr></thead>
+  return html`<h3>${heading}</h3><table class="frames"><thead><tr><th>#</th><th>Location</th><th>Found by</th><th>Frame size</th><th>Prologue</th><th>Flags</th></tr></thead>
 <tbody>${rows(0, t.frames.length - 1, true)}</tbody></table>`;
 }
 
-function frameRows(t: ThreadReport, thread: number, i: number, findings: readonly Finding[], colour: (module: string) => string): Markup[] {
+function frameRows(t: ThreadReport, thread: number | string, i: number, findings: readonly Finding[], colour: (module: string) => string): Markup[] {
   const frame = t.frames[i]!;
   const usage = t.usage.frames[i];
   const out: Markup[] = [];

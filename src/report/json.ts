@@ -440,6 +440,22 @@ function threadJson(t: ThreadReport, cpu: Cpu, analysis: Analysis): Record<strin
     },
     findings: analysis.findings.filter((f) => f.threadId === t.thread.id).map((f) => findingJson(f, cpu)),
     reconstruction: t.reconstruction ? { used: t.reconstruction.used ?? null, alternatives: t.reconstruction.alternatives } : null,
+    ...(t.wow64 ? { wow64: wow64Json(t, t.wow64, analysis) } : {}),
+  };
+}
+
+/**
+ * Ours, only on a WOW64 thread: the 32-bit program's stack, walked as x86 from the context its
+ * WOW64 layer saved. The thread's `frames` stay the 64-bit ones that rust-minidump lists.
+ */
+function wow64Json(t: ThreadReport, w: ThreadReport, analysis: Analysis): Record<string, unknown> {
+  const { thread_id: _id, thread_name: _name, last_error_value: _error, findings: _findings, ...walk } = threadJson(w, 'x86', analysis);
+  const info = t.thread.wow64;
+  return {
+    context_source: w.context === info?.context ? (info?.source ?? null) : 'exception',
+    teb32: info?.teb32 === undefined ? null : hexPtr(info.teb32, 'x86'),
+    registers: registersJson(w, 'x86'),
+    ...walk,
   };
 }
 

@@ -127,8 +127,18 @@ export function renderKf(analysis: Analysis, options: { threads?: 'all' | 'crash
     out.push(...renderKfRows(rows, pointerWidth(cpu), options.allFrames ? [] : kfFolds(t), cpu === 'x86' ? 'ChildEBP' : 'Child-SP'));
     const totals = renderKfTotals(rows);
     if (totals.length > 0) out.push('', ...totals);
+    out.push(...kfWow64(t, options.allFrames ?? false));
   }
   return out.map(printable).join('\n') + '\n';
+}
+
+/** A WOW64 thread's 32-bit frames after its 64-bit ones, as WinDbg lists them after `.effmach x86`. */
+function kfWow64(t: ThreadReport, allFrames: boolean): string[] {
+  const w = t.wow64;
+  if (!w) return [];
+  const rows = kfRowsForFrames(w.frames, 'x86');
+  const totals = renderKfTotals(rows);
+  return ['', 'WOW64 32-bit frames (.effmach x86):', ...renderKfRows(rows, 4, allFrames ? [] : kfFolds(w)), ...(totals.length > 0 ? ['', ...totals] : [])];
 }
 
 /** A thread's folded recursion runs as row ranges of kfRowsForFrames (each frame's inline rows come first). */

@@ -26,6 +26,7 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
   out.push(`CPU: ${sys.cpu}`);
   if (sys.cpuInfo) out.push(`     ${sys.cpuInfo}`);
   out.push(`     ${sys.cpuCount} CPU${sys.cpuCount !== 1 ? 's' : ''}`);
+  if (snapshot.wow64) out.push(`     a 32-bit (x86) process under WOW64: ${snapshot.wow64.evidence.join('; ')}`);
   out.push('');
   if (analysis.kernel) out.push(...renderBugcheck(analysis), '');
   if (analysis.crash) {
@@ -62,6 +63,7 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
     if (analysis.kernel) out.push(`    Walked from ${analysis.kernel.walkedFrom}`);
     out.push(...renderStack(t, t.context?.cpu ?? sys.cpu, options.allFrames ?? false));
     out.push(...renderUsage(t, t.context?.cpu ?? sys.cpu));
+    out.push(...renderWow64(t, options.allFrames ?? false));
   }
   if (options.threads !== 'crashed') {
     analysis.threads.forEach((t, i) => {
@@ -70,6 +72,7 @@ export function renderText(analysis: Analysis, options: TextOptions = {}): strin
       out.push(`Thread ${i}${threadLabel(t)}`);
       out.push(...renderStack(t, t.context?.cpu ?? sys.cpu, options.allFrames ?? false));
       out.push(...renderUsage(t, t.context?.cpu ?? sys.cpu));
+      out.push(...renderWow64(t, options.allFrames ?? false));
     });
   }
 
@@ -211,6 +214,24 @@ function renderUsage(t: ThreadReport, cpu: Cpu): string[] {
     out.push(`    Stack by module: ${modules.map((m) => `${m.name} 0x${m.bytes.toString(16)} (${(m.share * 100).toFixed(1)}%, ${m.frames} frame${m.frames === 1 ? '' : 's'})`).join('; ')}`);
   }
   return out;
+}
+
+/** A WOW64 thread's 32-bit program stack after its 64-bit one, every line marked `[x86]`. */
+function renderWow64(t: ThreadReport, allFrames: boolean): string[] {
+  const w = t.wow64;
+  if (!w) return [];
+  const lines = [...renderStack(w, 'x86', allFrames), ...renderUsage(w, 'x86')];
+  return [`  WOW64: the 32-bit program's frames, walked from ${wow64ContextText(t)}:`, ...lines.map((l) => `  [x86] ${l}`)];
+}
+
+/** Where a WOW64 thread's x86 walk started, in words. */
+export function wow64ContextText(t: ThreadReport): string {
+  const w = t.thread.wow64;
+  if (!t.wow64 || !w) return 'no x86 context';
+  if (t.wow64.context !== w.context) return "the exception's context (the thread stopped in 32-bit code)";
+  return w.source === 'compatibility-mode'
+    ? "the thread's own context (it stopped in 32-bit code, CS 0x23)"
+    : 'the x86 context saved in WOW64_CPURESERVED (TEB64 TlsSlots[1])';
 }
 
 function renderStack(t: ThreadAnalysis, cpu: Cpu, allFrames: boolean): string[] {

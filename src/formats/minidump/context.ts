@@ -82,6 +82,17 @@ function vetted(r: Reader, context: CpuContext, systemCpu: Cpu): CpuContext {
   return context;
 }
 
+/**
+ * A WOW64_CONTEXT (the x86 CONTEXT layout) saved in a 64-bit process's memory: its flags must say
+ * x86 (or nothing); only the integer and control registers (the first 204 bytes) need be there.
+ */
+export function parseWow64Context(r: Reader): CpuContext {
+  r.check(0, 204, 'WOW64_CONTEXT');
+  const type = (r.u32(0) & CONTEXT_CPU_MASK) >>> 0;
+  if (type !== 0 && type !== CONTEXT_X86) throw r.error(0, `ContextFlags 0x${r.u32(0).toString(16)} are not an x86 context's`);
+  return parseX86(r);
+}
+
 function parseX86(r: Reader): CpuContext {
   // CONTEXT (x86): integer registers at 156..200; XSAVE/CET variants only append data.
   r.check(0, 204, 'x86 CONTEXT');
@@ -109,7 +120,8 @@ function parseAmd64(r: Reader): CpuContext {
   order.forEach((name, i) => registers.set(name, r.u64(120 + i * 8)));
   registers.set('rip', r.u64(248));
   registers.set('rflags', BigInt(r.u32(68)));
-  return { cpu: 'amd64', registers };
+  // SegCs at 56: 0x23 says the thread was stopped in 32-bit code (WOW64).
+  return { cpu: 'amd64', registers, codeSegment: r.u16(56) };
 }
 
 function arm64Name(i: number): string {

@@ -21,6 +21,7 @@ import type {
   UnloadedModule,
 } from '../../model/snapshot.js';
 import { parseContext } from './context.js';
+import { readWow64, type Wow64Reading } from './wow64.js';
 import { Limits, MINIDUMP_SIGNATURE, MINIDUMP_VERSION, PlatformId, ProcessorArchitecture, StreamType } from './constants.js';
 import {
   guidDashed,
@@ -124,6 +125,8 @@ export async function readMinidump(source: ByteSource): Promise<Snapshot> {
     }
     return parseThreadList(source, r, system.cpu, threadNames, startAddresses, warnings);
   });
+  // A 32-bit program in a 64-bit dump: its x86 contexts and 32-bit TEBs.
+  const wow64 = await attempt<Wow64Reading>({ threads, process: undefined }, () => readWow64(source.name, system.cpu, memory, modules, threads, warnings));
   const exception = await attempt<ExceptionInfo | undefined>(undefined, async () => {
     const r = await loadStream(StreamType.Exception, 'MINIDUMP_EXCEPTION_STREAM');
     return r ? parseException(source, r, system.cpu, warnings) : undefined;
@@ -200,7 +203,7 @@ export async function readMinidump(source: ByteSource): Promise<Snapshot> {
     system,
     modules: macModules,
     unloadedModules,
-    threads,
+    threads: wow64.threads,
     exception,
     memory,
     memoryInfo,
@@ -211,6 +214,7 @@ export async function readMinidump(source: ByteSource): Promise<Snapshot> {
     linux,
     mozilla,
     handles,
+    ...(wow64.process ? { wow64: wow64.process } : {}),
     timeDateStamp,
     warnings,
   };

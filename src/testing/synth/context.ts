@@ -27,9 +27,9 @@ const AMD64_GPRS = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8'
 
 /** CONTEXT (amd64), 1232 bytes: home slots, flags, segments, eflags, debug registers, GPRs, rip, XMM save area. */
 export function amd64Context(regs: RegisterValues, flags = 0x0010001f): Uint8Array {
-  const r = take(regs, [...AMD64_GPRS, 'rip', 'rflags'], 'amd64');
+  const r = take(regs, [...AMD64_GPRS, 'rip', 'rflags', 'cs'], 'amd64');
   const s = new Section().fill(6 * 8).u32(flags).u32(0x1f80); // P1Home..P6Home, ContextFlags, MxCsr
-  s.fill(6 * 2).u32(r('rflags')).fill(6 * 8); // segments, EFlags, Dr0..Dr7
+  s.u16(r('cs')).fill(5 * 2).u32(r('rflags')).fill(6 * 8); // SegCs (0x33 64-bit code, 0x23 WOW64's 32-bit code), other segments, EFlags, Dr0..Dr7
   for (const name of AMD64_GPRS) s.u64(r(name));
   s.u64(r('rip'));
   s.fill(1232 - s.size); // FltSave, VectorRegister, debug control

@@ -32,3 +32,4 @@ export * as kernelDump from './kernel-dump.js';
 export { msfFile, pdbInfoStream, synthPdb, type PdbIdentitySpec } from './pdb.js';
 export { fullMemoryDump } from './full-memory.js';
 export { UserDumpBuilder, type UserDumpExceptionSpec, type UserDumpFile, type UserDumpModuleSpec, type UserDumpRegionSpec, type UserDumpThreadSpec, type UserDumpWidth } from './user-dump.js';
+export { wow64ThreadMemory, type Wow64ThreadSpec } from './wow64.js';
