@@ -1,8 +1,10 @@
 import { callerByCfi, type CfiRegister } from './cfi.js';
+import { unwindArm } from './pe-arm.js';
 import type { CallerCandidate, CpuUnwinder, WalkState } from './walker.js';
 
-// 32-bit ARM (ARMv7, ARM and Thumb-2 code). Breakpad's stackwalker_arm: STACK CFI, then the frame
-// pointer chain only where the platform fixes which register holds it, then scanning.
+// 32-bit ARM (ARMv7, ARM and Thumb-2 code). Windows' own unwind data first when the module's image
+// is at hand, then Breakpad's stackwalker_arm order: STACK CFI, the frame-pointer chain only where
+// the platform fixes which register holds it, then scanning.
 
 const CFI_REGISTERS: readonly CfiRegister[] = [
   // r4-r11 are callee-saved (AAPCS; Windows on ARM follows it too).
@@ -28,6 +30,8 @@ export const armUnwinder: CpuUnwinder = {
   // Breakpad attributes a caller to pc - 2: inside the call in both Thumb (2- or 4-byte) and ARM code.
   returnAddressBias: 2n,
   async callerFrame(state: WalkState, scanAllowed: boolean): Promise<CallerCandidate | undefined> {
+    const pe = await callerByPeUnwind(state);
+    if (pe) return pe;
     const cfi = await callerByStackCfi(state);
     if (cfi) return cfi;
     const fpRegister = armFramePointer(state.osShort);
@@ -46,6 +50,39 @@ export const armUnwinder: CpuUnwinder = {
     };
   },
 };
+
+/**
+ * Windows ARM unwind data (.pdata with packed or .xdata codes) from the module's PE image. A
+ * function without an entry is a leaf that never saved lr: that only holds for an interrupted frame.
+ * Windows runs only Thumb code, so a return address found this way gets back the Thumb bit that
+ * the unwinder clears, and looks like one found on the stack or in a frame record.
+ */
+async function callerByPeUnwind(state: WalkState): Promise<CallerCandidate | undefined> {
+  const found = await state.lastFrameImage();
+  if (!found) return undefined;
+  const { module, image } = found;
+  const last = state.last;
+  const entry = await image.armFunctionEntry(Number((last.instruction & ~1n) - module.base));
+  if (!entry) {
+    const lr = last.registers.get('lr');
+    if (!last.interrupted || lr === undefined) return undefined;
+    const registers = new Map(last.registers);
+    registers.set('pc', lr);
+    return { trust: 'cfi', registers, stale: 'fill', fromPeUnwind: true };
+  }
+  const result = await unwindArm({
+    image,
+    entry,
+    moduleBase: module.base,
+    registers: last.registers,
+    readU32: (address) => state.readWord(address),
+    isContextFrame: last.interrupted,
+  });
+  if (!result || !result.registers.has('pc') || !result.registers.has('sp')) return undefined;
+  last.fixedAllocation = result.fixedAllocation;
+  if (result.kind !== 'machine_frame') result.registers.set('pc', result.registers.get('pc')! | 1n);
+  return { trust: 'cfi', registers: result.registers, stale: 'fill', interrupted: result.kind === 'machine_frame', fromPeUnwind: true };
+}
 
 /** STACK CFI from the module's symbol file: the caller's pc is the rule's pc or else .ra, its sp .cfa. */
 async function callerByStackCfi(state: WalkState): Promise<CallerCandidate | undefined> {
