@@ -225,11 +225,13 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const requestStatus = async (id: string): Promise<{ status: number; body: string; headers?: Record<string, string> }> => {
     const notFound = { status: 404, body: JSON.stringify({ status: 'unknown', id, error: 'no such request (never submitted, or its result has expired)' }) };
     if (!isJobId(id)) return notFound;
+    // The state first, then the job: read the other way round, a job that completes in between is
+    // 'completed' with the return value of its earlier read, which is still null.
+    const state = await queue.getJobState(id);
     const job = await queue.getJob(id);
-    if (!job) return notFound;
-    const state = await job.getState();
-    if (state === 'completed') {
-      const r = job.returnvalue as DumpJobResult;
+    if (!job || state === 'unknown') return notFound;
+    const r = job.returnvalue as DumpJobResult | null;
+    if (state === 'completed' && r) {
       const head = JSON.stringify({ status: 'completed', id, signature: r.signature, exit: r.exit, worker: r.worker, timings: r.timings, attempts: job.attemptsMade });
       return { status: 200, body: `${head.slice(0, -1)},"result":${r.line}}` };
     }
