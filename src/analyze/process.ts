@@ -124,7 +124,9 @@ export async function analyzeSnapshot(input: Snapshot, options: AnalyzeOptions =
     if (crashed) crashingThreadIndex = threads.length;
     let context = crashed && exception?.context ? exception.context : thread.context;
     if (options.start && (crashed || (requestingId === undefined && threads.length === 0))) context = startContext(context, snapshot, options.start);
-    const analysed = await analyzeThread(env, thread, context, crashed);
+    // A WOW64 thread stopped in 32-bit code (CS 0x23) has only x86 registers: no 64-bit frame to start from.
+    const in32BitCode = thread.wow64 !== undefined && x86FromCompatibilityMode(context) !== undefined;
+    const analysed = await analyzeThread(env, thread, in32BitCode ? undefined : context, crashed);
     const program = await analyzeWow64Thread(env, thread, context, crashed);
     const bounds = { timeoutMs: options.timeoutMs, maxFrames: walkOptions.maxFrames, maxStackBytes: env.maxStackBytes };
     for (const t of program ? [analysed, program] : [analysed]) {

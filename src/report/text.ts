@@ -237,7 +237,13 @@ export function wow64ContextText(t: ThreadReport): string {
 function renderStack(t: ThreadAnalysis, cpu: Cpu, allFrames: boolean): string[] {
   const out: string[] = [];
   if (t.frames.length === 0) {
-    out.push(' <no frames>');
+    const report = t as Partial<ThreadReport>;
+    out.push(
+      // Only a WOW64 thread stopped in 32-bit code has a 32-bit walk and no 64-bit one.
+      report.wow64
+        ? ' <no 64-bit frames: the thread was running 32-bit code (CS 0x23), so its registers are the x86 ones>'
+        : ' <no frames>',
+    );
     return out;
   }
   const report = t as Partial<ThreadReport>;

@@ -21,7 +21,7 @@ import type {
   UnloadedModule,
 } from '../../model/snapshot.js';
 import { parseContext } from './context.js';
-import { readWow64, type Wow64Reading } from './wow64.js';
+import { readWow64, type Wow64Reading } from '../wow64/read-wow64.js';
 import { Limits, MINIDUMP_SIGNATURE, MINIDUMP_VERSION, PlatformId, ProcessorArchitecture, StreamType } from './constants.js';
 import {
   guidDashed,

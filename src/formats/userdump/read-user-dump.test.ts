@@ -176,3 +176,38 @@ test('USERDU64 "none" as the service pack: an empty CSD version', async () => {
   assert.equal(snap.system.csdVersion, '');
   assert.deepEqual(snap.system.versionParts, { major: 10, minor: 0, build: 17134, csd: '' });
 });
+
+test('USERDU64 of a 32-bit program (WOW64, as kdlibcpp\'s targetapp_stacktest_wow64_release.dmp): the thread stopped in 32-bit code walks as x86, and no 64-bit frame is made up from its x86 registers', async () => {
+  // A 32-bit stack: main's frame (ebp chain) returning into the CRT, both in the x86 image.
+  const image = 0x00a80000n;
+  const stackBase = 0x003e0000n;
+  const stack = new Uint8Array(0x1000);
+  const view = new DataView(stack.buffer);
+  const esp = stackBase - 0x400n;
+  view.setUint32(0xc00, Number(esp) + 0x20, true); // saved ebp at ebp = esp
+  view.setUint32(0xc04, Number(image + 0x2aean), true); // return address
+  const b = new UserDumpBuilder()
+    .version(10, 0, 17134)
+    .memory({ base: KUSER, bytes: sharedData(4), protect: 2 })
+    .memory({ base: stackBase - 0x1000n, bytes: stack })
+    .thread({ id: 0x34d8, registers: { rip: image + 0x1c38n, rsp: esp, rbp: esp, cs: 0x23 } })
+    .module({ base: image, size: 0x10000, name: 'targetapp.exe' })
+    .module({ base: 0x77c80000n, size: 0x9000, name: 'C:\\WINDOWS\\System32\\wow64cpu.dll' })
+    .module({ base: 0x7ff837b80000n, size: 0x1e1000, name: 'ntdll.dll' })
+    .exception({ threadId: 0x34d8, code: 0x4000001f, address: image + 0x1c38n });
+  const source = new BufferSource(b.build().bytes, 'wow64.dmp');
+  const snap = await readUserDump(source);
+  assert.deepEqual(snap.wow64?.evidence, ['the WOW64 layer is loaded (wow64cpu.dll)']);
+  assert.equal(snap.threads[0]!.wow64?.source, 'compatibility-mode');
+  const analysis = await analyze(source, { reconstruct: false });
+  const t = analysis.threads[0]!;
+  assert.deepEqual(t.frames, [], 'the x86 eip/esp are not walked as a 64-bit stack');
+  assert.deepEqual(
+    t.wow64!.frames.map((f) => [f.trust, f.ip]),
+    [
+      ['context', image + 0x1c38n],
+      ['frame_pointer', image + 0x2aean],
+    ],
+  );
+  assert.match(renderText(analysis), /<no 64-bit frames: the thread was running 32-bit code \(CS 0x23\)/);
+});

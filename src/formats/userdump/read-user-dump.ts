@@ -1,3 +1,4 @@
+import { readWow64, type Wow64Reading } from '../wow64/read-wow64.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import { readExact } from '../../io/byte-source.js';
 import { FormatError } from '../../io/errors.js';
@@ -65,6 +66,8 @@ export async function readUserDump(source: ByteSource): Promise<Snapshot> {
   const debugEvent = await attemptPart(warnings, undefined, () => readDebugEvent(source, header));
   const threads = await attemptPart(warnings, [], () => readThreads(source, header, cpu, memory, warnings));
   const modules = await attemptPart(warnings, [], () => readModules(source, header, memory, warnings));
+  // A 32-bit program dumped by a 64-bit debugger (WOW64): its x86 contexts and 32-bit TEBs, as in a minidump.
+  const wow64 = await attemptPart<Wow64Reading>(warnings, { threads, process: undefined }, () => readWow64(source.name, cpu, memory, modules, threads, warnings));
   const versionStrings = await attemptPart(warnings, [], () => readVersionStrings(source, header, warnings));
   const csd = versionStrings.find(([name]) => name === 'CRASH: OS SP')?.[1];
   // MajorVersion is the OS's; MinorVersion's low word its minor version, the high word its build (10, 0x42ee0000: 10.0.17134).
@@ -88,7 +91,7 @@ export async function readUserDump(source: ByteSource): Promise<Snapshot> {
     system,
     modules,
     unloadedModules: [],
-    threads,
+    threads: wow64.threads,
     exception: debugEvent?.exception ? { ...debugEvent.exception, context: threads.find((t) => t.id === debugEvent.event.threadId)?.context } : undefined,
     memory,
     memoryInfo,
@@ -99,6 +102,7 @@ export async function readUserDump(source: ByteSource): Promise<Snapshot> {
     timeDateStamp: kuser?.systemTime ?? 0,
     warnings,
     userDump,
+    ...(wow64.process ? { wow64: wow64.process } : {}),
   };
 }
 

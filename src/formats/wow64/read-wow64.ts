@@ -4,7 +4,7 @@ import type { Cpu, CpuContext } from '../../model/cpu.js';
 import type { DumpMemory } from '../../model/memory.js';
 import type { Module, Thread } from '../../model/snapshot.js';
 import { MACHINE_I386, x86FromCompatibilityMode, type Wow64ContextSource, type Wow64Process, type Wow64Thread } from '../../model/wow64.js';
-import { parseWow64Context } from './context.js';
+import { parseWow64Context } from '../minidump/context.js';
 
 // Offsets in the 64-bit TEB and the 32-bit TEB; model/wow64.ts says where each comes from.
 const TEB64_TLS_SLOT_1 = 0x1480 + 8; // TlsSlots[WOW64_TLS_CPURESERVED]
