@@ -10,7 +10,7 @@ import { amd64Unwinder } from '../unwind/amd64.js';
 import { armUnwinder } from '../unwind/arm.js';
 import { arm64Unwinder } from '../unwind/arm64.js';
 import { defaultWalkOptions, walkThread, WalkState, type CodeReader, type CpuUnwinder, type WalkOptions } from '../unwind/walker.js';
-import { x86Unwinder } from '../unwind/x86.js';
+import { x86Unwinder, x86Wow64Unwinder } from '../unwind/x86.js';
 import { analyzeCrashAccess } from './crash-access.js';
 import { crashReason, explainCrash } from './crash-reason.js';
 import { rustMinidumpCrashReason } from './crash-reason-rust.js';
@@ -271,13 +271,14 @@ async function walkStack(
   context: CpuContext | undefined,
   crashed: boolean,
   stack: MemoryBlock | undefined,
+  unwinderOverride?: CpuUnwinder,
 ): Promise<ThreadAnalysis> {
   const { snapshot } = env;
   const base = { thread, crashed, context, stackMemory: stack ? { base: stack.base, size: stack.bytes.length } : undefined };
   if (!context) return { ...base, frames: [], truncated: false, reconstruction: undefined };
   // The context's own CPU decides: an x86 thread of a WoW64 process walks as x86.
   const cpu = context.cpu;
-  let unwinder = unwinderFor(cpu);
+  let unwinder = unwinderOverride ?? unwinderFor(cpu);
   if (!unwinder) {
     const message = `${snapshot.file}: stack walking is not supported for CPU '${cpu}'; showing context frames only`;
     // A limitation of stackhog, not damage in the dump: a note, not a warning (exit code 0).
@@ -331,7 +332,7 @@ async function analyzeWow64Thread(env: WalkEnvironment, thread: Thread, context:
     return undefined;
   }
   const stack = await wow64Stack(env, x86.registers.get('esp'), w.stackBounds);
-  return walkStack(env, thread, x86, crashed, stack);
+  return walkStack(env, thread, x86, crashed, stack, x86Wow64Unwinder);
 }
 
 /** The captured memory holding a 32-bit stack pointer, from the stack's limit (when known and captured) up to its base. */

@@ -43,15 +43,28 @@ test('WOW64: the 32-bit frames of a 64-bit dump walk through main to the C runti
   assert.equal(wow64.snapshot.system.cpu, 'amd64');
   assert.equal(wow64.threads.length, original.threads.length);
   assert.equal(wow64.crashingThreadIndex, original.crashingThreadIndex);
-  wow64.threads.forEach((t, i) => {
+  const popped: number[] = [];
+  for (const [i, t] of wow64.threads.entries()) {
     assert.ok(t.wow64, `thread ${i} has a 32-bit walk`);
     assert.equal(t.wow64.context?.cpu, 'x86');
-    // Every 32-bit frame: same location, ip, sp and trust as the x86 dump's own walk, and as Breakpad's.
-    assert.deepEqual(frameKeys(t.wow64), frameKeys(original.threads[i]!), `thread ${i}`);
-    const parity = compareThread(t.wow64, breakpad.threads[i]!);
+    // A thread waiting in a system call stopped on its ntdll stub's `ret 0Ch`: the 32-bit walk pops the
+    // return address there (trust leaf), the caller that Breakpad's EBP chain skips (ebp is still the caller's).
+    const frames = t.wow64.frames;
+    if (frames[1]?.trust === 'leaf') {
+      const code = await wow64.snapshot.memory.read(frames[0]!.ip, 1);
+      assert.ok(code && (code[0] === 0xc2 || code[0] === 0xc3), `thread ${i}: frame 0 is on a ret`);
+      assert.equal(await wow64.snapshot.memory.read(frames[0]!.sp, 4).then((b) => b && BigInt(new DataView(b.buffer, b.byteOffset).getUint32(0, true))), frames[1]!.ip);
+      popped.push(i);
+    }
+    const rest = { ...t.wow64, frames: frames[1]?.trust === 'leaf' ? [frames[0]!, ...frames.slice(2)] : frames };
+    // Every other 32-bit frame: same location, ip, sp and trust as the x86 dump's own walk, and as Breakpad's.
+    assert.deepEqual(frameKeys(rest), frameKeys(original.threads[i]!), `thread ${i}`);
+    const parity = compareThread(rest, breakpad.threads[i]!);
     assert.deepEqual(parity.mismatches, [], `thread ${i} against Breakpad`);
     assert.equal(parity.comparedFrames, breakpad.threads[i]!.length);
-  });
+  }
+  assert.deepEqual(popped, [1, 2, 3], "the three waiting threads");
+  assert.equal(wow64.threads[1]!.wow64!.frames[1]!.ip, 0x771a6a11n, 'ntdll + 0x36a11, the thread pool worker that called the wait');
   const crashed = wow64.threads[wow64.crashingThreadIndex!]!.wow64!;
   assert.deepEqual(
     crashed.frames.slice(0, 2).map((f) => f.symbol?.functionName),

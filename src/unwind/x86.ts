@@ -23,33 +23,51 @@ const CFI_REGISTERS = [
   { name: 'efl', cfi: '$efl', calleeSaves: false },
 ] as const;
 
-/** x86 strategies in Breakpad's order: STACK WIN, STACK CFI, EBP chain, then scanning. */
-export const x86Unwinder: CpuUnwinder = {
-  returnAddressBias: 1n,
-  async callerFrame(state: WalkState, scanAllowed: boolean): Promise<CallerCandidate | undefined> {
-    const last = state.last;
-    const at = await state.symbolsAt(last.instruction);
-    if (at?.symbols) {
-      const info = await at.symbols.findWindowsFrameInfo(at.rva);
-      if (info) {
-        last.parameterSize = info.parameterSize;
-        const frame = await callerByWindowsFrameInfo(state, info, scanAllowed);
-        if (frame) return frame;
-      } else if (last.symbol && !last.symbol.isPublic) {
-        // Without STACK WIN, a covering FUNC still gives the parameter size later steps use (not a PUBLIC).
-        last.parameterSize = last.symbol.parameterSize;
-      }
-      const rules = await at.symbols.findCfiRules(at.rva);
-      if (rules) {
-        const frame = callerByCfi(state, rules, CFI_REGISTERS);
-        if (frame && frame.registers.has('eip') && frame.registers.has('esp') && frame.registers.has('ebp')) {
-          return { trust: 'cfi', registers: frame.registers, stale: 'fill' };
+/**
+ * x86 strategies in Breakpad's order: STACK WIN, STACK CFI, EBP chain, then scanning. With
+ * `pendingReturn`, a context frame stopped on a `ret` is stepped over before the EBP chain is tried.
+ */
+function x86Strategies(pendingReturn: boolean): CpuUnwinder {
+  return {
+    returnAddressBias: 1n,
+    async callerFrame(state: WalkState, scanAllowed: boolean): Promise<CallerCandidate | undefined> {
+      const last = state.last;
+      const at = await state.symbolsAt(last.instruction);
+      if (at?.symbols) {
+        const info = await at.symbols.findWindowsFrameInfo(at.rva);
+        if (info) {
+          last.parameterSize = info.parameterSize;
+          const frame = await callerByWindowsFrameInfo(state, info, scanAllowed);
+          if (frame) return frame;
+        } else if (last.symbol && !last.symbol.isPublic) {
+          // Without STACK WIN, a covering FUNC still gives the parameter size later steps use (not a PUBLIC).
+          last.parameterSize = last.symbol.parameterSize;
+        }
+        const rules = await at.symbols.findCfiRules(at.rva);
+        if (rules) {
+          const frame = callerByCfi(state, rules, CFI_REGISTERS);
+          if (frame && frame.registers.has('eip') && frame.registers.has('esp') && frame.registers.has('ebp')) {
+            return { trust: 'cfi', registers: frame.registers, stale: 'fill' };
+          }
         }
       }
-    }
-    return callerByEbp(state, scanAllowed);
-  },
-};
+      if (pendingReturn) {
+        const popped = await callerByPendingReturn(state);
+        if (popped) return popped;
+      }
+      return callerByEbp(state, scanAllowed);
+    },
+  };
+}
+
+/** Breakpad's x86 walk: its frames are compared with Breakpad's, frame for frame. */
+export const x86Unwinder: CpuUnwinder = x86Strategies(false);
+
+/**
+ * The 32-bit stack of a WOW64 thread, which Breakpad never walks: its saved context is nearly always
+ * a system-call stub's `ret`, so that step comes first (see callerByPendingReturn).
+ */
+export const x86Wow64Unwinder: CpuUnwinder = x86Strategies(true);
 
 function calleeParameterSize(frames: readonly StackFrame[]): number {
   // Breakpad walks every earlier frame and keeps the last one it sees, i.e. the innermost.
@@ -203,6 +221,32 @@ function callerByTrapFrame(state: WalkState): CallerCandidate | undefined {
     // The trap interrupted the code at eip: an exact address, not a return address.
     interrupted: true,
     ...(userMode ? { leavesStack: true } : {}),
+  };
+}
+
+/**
+ * A context frame stopped on a `ret` (C3) or `ret imm16` (C2 iw): that instruction pops the return
+ * address at esp, so the caller is exact whatever ebp holds. A thread in a system call stops so:
+ * WOW64 saves the x86 context of a frameless ntdll stub (`mov edx, …; call edx; ret 14h`), whose
+ * ebp is still its caller's, so the EBP chain would skip that caller.
+ */
+async function callerByPendingReturn(state: WalkState): Promise<CallerCandidate | undefined> {
+  const last = state.last;
+  if (last.trust !== 'context' || !state.code) return undefined;
+  const code = await state.code(last.ip, 3);
+  if (!code || !(code[0] === 0xc3 || (code[0] === 0xc2 && code.length >= 3))) return undefined;
+  const popped = code[0] === 0xc2 ? BigInt(code[1]! | (code[2]! << 8)) : 0n;
+  const esp = registerValue(last, 'esp');
+  const eip = state.readWord(esp);
+  if (eip === undefined) return undefined;
+  return {
+    trust: 'leaf',
+    registers: new Map([
+      ['eip', eip],
+      ['esp', (esp + 4n + popped) & M32],
+      ['ebp', registerValue(last, 'ebp')],
+    ]),
+    stale: 'inherit',
   };
 }
 
