@@ -323,7 +323,10 @@ ${framesTable(w, index, findings, moduleColours(w), allFrames, '32-bit frames')}
 }
 
 function framesTable(t: ThreadReport, thread: number | string, findings: readonly Finding[], colour: (module: string) => string, allFrames: boolean, heading = 'Frames'): Markup {
-  if (t.frames.length === 0) return html`<p class="muted">No frames.</p>`;
+  if (t.frames.length === 0) {
+    // Only a WOW64 thread stopped in 32-bit code has a 32-bit walk and no 64-bit one (as in the text report).
+    return t.wow64 ? html`<p class="muted">No 64-bit frames: the thread was running 32-bit code (CS 0x23), so its registers are the x86 ones.</p>` : html`<p class="muted">No frames.</p>`;
+  }
   const flagged = new Map<number, Finding[]>();
   for (const f of findings) if (f.frame !== undefined) flagged.set(f.frame, [...(flagged.get(f.frame) ?? []), f]);
   const folds = allFrames ? new Map<number, FoldedRun>() : foldsByFirstFrame(foldedRuns(t));

@@ -6,6 +6,7 @@ import { analyze } from '../../analyze/process.js';
 import { BufferSource } from '../../io/byte-source.js';
 import { toJson } from '../../report/json.js';
 import { renderKf } from '../../report/kf.js';
+import { renderHtml } from '../../report/html.js';
 import { renderText } from '../../report/text.js';
 import { UserDumpBuilder, type UserDumpWidth } from '../../testing/synth/index.js';
 import { Directory, Machine } from '../pe/constants.js';
@@ -210,4 +211,5 @@ test('USERDU64 of a 32-bit program (WOW64, as kdlibcpp\'s targetapp_stacktest_wo
     ],
   );
   assert.match(renderText(analysis), /<no 64-bit frames: the thread was running 32-bit code \(CS 0x23\)/);
+  assert.match(renderHtml(analysis), /No 64-bit frames: the thread was running 32-bit code \(CS 0x23\)/);
 });
