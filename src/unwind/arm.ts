@@ -1,6 +1,6 @@
 import { callerByCfi, type CfiRegister } from './cfi.js';
 import { unwindArm } from './pe-arm.js';
-import type { CallerCandidate, CpuUnwinder, WalkState } from './walker.js';
+import { callerByScanning, leafCallerByLinkRegister, type CallerCandidate, type CpuUnwinder, type WalkState } from './walker.js';
 
 // 32-bit ARM (ARMv7, ARM and Thumb-2 code). Windows' own unwind data first when the module's image
 // is at hand, then Breakpad's stackwalker_arm order: STACK CFI, the frame-pointer chain only where
@@ -38,16 +38,7 @@ export const armUnwinder: CpuUnwinder = {
     const fp = fpRegister ? callerByFramePointer(state, fpRegister) : undefined;
     if (fp) return fp;
     if (!scanAllowed) return undefined;
-    const found = await state.scanForReturnAddress(state.last.sp, state.scanWords(state.last.trust === 'context'));
-    if (!found) return undefined;
-    return {
-      trust: 'scan',
-      registers: new Map([
-        ['pc', found.ip],
-        ['sp', found.location + 4n],
-      ]),
-      stale: 'inherit',
-    };
+    return callerByScanning(state);
   },
 };
 
@@ -63,13 +54,7 @@ async function callerByPeUnwind(state: WalkState): Promise<CallerCandidate | und
   const { module, image } = found;
   const last = state.last;
   const entry = await image.armFunctionEntry(Number((last.instruction & ~1n) - module.base));
-  if (!entry) {
-    const lr = last.registers.get('lr');
-    if (!last.interrupted || lr === undefined) return undefined;
-    const registers = new Map(last.registers);
-    registers.set('pc', lr);
-    return { trust: 'cfi', registers, stale: 'fill', fromPeUnwind: true };
-  }
+  if (!entry) return leafCallerByLinkRegister(last);
   const result = await unwindArm({
     image,
     entry,

@@ -1,7 +1,7 @@
 import { callerByCfi, type CfiRegister } from './cfi.js';
 import { registerValue, type StackFrame } from './frame.js';
 import { unwindArm64 } from './pe-arm64.js';
-import type { CallerCandidate, CpuUnwinder, WalkState } from './walker.js';
+import { callerByScanning, leafCallerByLinkRegister, type CallerCandidate, type CpuUnwinder, type WalkState } from './walker.js';
 
 function regName(i: number): string {
   return i === 29 ? 'fp' : i === 30 ? 'lr' : `x${i}`;
@@ -50,16 +50,7 @@ export const arm64Unwinder: CpuUnwinder = {
     const fp = callerByFramePointer(state);
     if (fp) return fp;
     if (!scanAllowed) return undefined;
-    const found = await state.scanForReturnAddress(state.last.sp, state.scanWords(state.last.trust === 'context'));
-    if (!found) return undefined;
-    return {
-      trust: 'scan',
-      registers: new Map([
-        ['pc', found.ip],
-        ['sp', found.location + 8n],
-      ]),
-      stale: 'inherit',
-    };
+    return callerByScanning(state);
   },
 };
 
@@ -73,13 +64,7 @@ async function callerByPeUnwind(state: WalkState): Promise<CallerCandidate | und
   const { module, image } = found;
   const last = state.last;
   const entry = await image.arm64FunctionEntry(Number(last.instruction - module.base));
-  if (!entry) {
-    const lr = last.registers.get('lr');
-    if (!last.interrupted || lr === undefined) return undefined;
-    const registers = new Map(last.registers);
-    registers.set('pc', ptrauthStrip(state, lr));
-    return { trust: 'cfi', registers, stale: 'fill', fromPeUnwind: true };
-  }
+  if (!entry) return leafCallerByLinkRegister(last, (lr) => ptrauthStrip(state, lr));
   const result = await unwindArm64({
     image,
     entry,

@@ -170,6 +170,35 @@ export interface CallerCandidate {
 }
 
 /**
+ * A caller found by scanning where the return address alone makes one (arm, arm64): pc is the word
+ * found, sp the slot above it; the other registers stay the callee's.
+ */
+export async function callerByScanning(state: WalkState): Promise<CallerCandidate | undefined> {
+  const found = await state.scanForReturnAddress(state.last.sp, state.scanWords(state.last.trust === 'context'));
+  if (!found) return undefined;
+  return {
+    trust: 'scan',
+    registers: new Map([
+      ['pc', found.ip],
+      ['sp', found.location + BigInt(state.wordSize)],
+    ]),
+    stale: 'inherit',
+  };
+}
+
+/**
+ * CPUs with a link register (arm, arm64): a function without a PE unwind entry is a leaf that never
+ * saved lr, so lr is its caller's pc. That only holds for an interrupted frame (one stopped mid-function).
+ */
+export function leafCallerByLinkRegister(last: StackFrame, toPc: (lr: bigint) => bigint = (lr) => lr): CallerCandidate | undefined {
+  const lr = last.registers.get('lr');
+  if (!last.interrupted || lr === undefined) return undefined;
+  const registers = new Map(last.registers);
+  registers.set('pc', toPc(lr));
+  return { trust: 'cfi', registers, stale: 'fill', fromPeUnwind: true };
+}
+
+/**
  * The shared walk loop: the context frame, then callers from the CPU strategy until it gives up,
  * the stack pointer stops moving toward the base, or the instruction pointer is implausible.
  */
