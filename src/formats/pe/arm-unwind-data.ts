@@ -5,12 +5,9 @@
 // .NET), the comment says so. Bytes that do not decode throw FormatError with the structure and the
 // offset; nothing else is thrown, and every loop is bounded by the bytes it reads.
 import { FormatError } from '../../io/errors.js';
+import { xdataFunctionLength, type RvaReader } from './arm64-unwind-data.js';
 
-/** The part of a PE image this module reads (PeImage satisfies it); `name` goes into errors. */
-export interface RvaReader {
-  readonly name?: string;
-  readRva(rva: number, length: number): Promise<Uint8Array | undefined>;
-}
+export type { RvaReader } from './arm64-unwind-data.js';
 
 /** One ARM .pdata entry, 8 bytes: BeginAddress (bit 0 set for Thumb code) and UnwindData. */
 export interface ArmFunctionEntry {
@@ -337,16 +334,15 @@ export function expandArmPackedUnwindData(p: ArmPackedUnwindData, where: Where =
  * Undefined when the unwind data cannot be read or decoded.
  */
 export async function armFunctionLength(image: RvaReader, entry: ArmFunctionEntry): Promise<number | undefined> {
+  let ref: ArmUnwindDataRef;
   try {
-    const ref = decodeArmUnwindDataWord(entry.unwindData);
-    if (ref.kind === 'packed') return ref.packed.functionLength;
-    if (ref.kind === 'parent') return undefined;
-    const head = await image.readRva(ref.rva, 4);
-    if (!head || head.length < 4) return undefined;
-    return (new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) & 0x3ffff) * 2;
+    ref = decodeArmUnwindDataWord(entry.unwindData);
   } catch {
     return undefined;
   }
+  if (ref.kind === 'packed') return ref.packed.functionLength;
+  if (ref.kind === 'parent') return undefined;
+  return xdataFunctionLength(image, ref.rva, 2);
 }
 
 // ---------------------------------------------------------------------------------------------

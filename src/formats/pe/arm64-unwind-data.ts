@@ -4,8 +4,9 @@
 // disagrees with what Windows' own unwinder does, the comment says so. Decoders never throw: bytes
 // that do not decode give undefined.
 
-/** The part of a PE image this module reads (PeImage satisfies it). */
+/** The part of a PE image the ARM64 and ARM unwind-data readers read (PeImage satisfies it); `name` goes into errors. */
 export interface RvaReader {
+  readonly name?: string;
   readRva(rva: number, length: number): Promise<Uint8Array | undefined>;
 }
 
@@ -376,10 +377,18 @@ export async function arm64FunctionLength(image: RvaReader, entry: Arm64Function
   const ref = decodeUnwindDataWord(entry.unwindData);
   if (!ref) return undefined;
   if (ref.kind === 'packed') return ref.packed.functionLength;
+  return xdataFunctionLength(image, ref.rva, 4);
+}
+
+/**
+ * Function Length from an .xdata header's low 18 bits, counted in `unit` bytes (4 on ARM64, 2 on
+ * ARM); undefined when the header cannot be read.
+ */
+export async function xdataFunctionLength(image: RvaReader, rva: number, unit: 2 | 4): Promise<number | undefined> {
   try {
-    const head = await image.readRva(ref.rva, 4);
+    const head = await image.readRva(rva, 4);
     if (!head || head.length < 4) return undefined;
-    return (new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) & 0x3ffff) * 4;
+    return (new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) & 0x3ffff) * unit;
   } catch {
     return undefined;
   }

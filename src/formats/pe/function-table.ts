@@ -58,15 +58,17 @@ export class FunctionTable {
   }
 
   lookupArm64(rva: number): FunctionLookup<Arm64RuntimeFunction> {
-    const i = this.lastAtOrBelow(rva);
-    if (i === 'unreadable') return { kind: 'unreadable' };
-    if (i < 0) return { kind: 'none' };
-    return { kind: 'found', entry: { begin: this.words[i * 2]!, unwindData: this.words[i * 2 + 1]! } };
+    return this.lookupBeginAndUnwindData(rva, -1);
   }
 
   /** Like lookupArm64, comparing BeginAddress without its Thumb bit (a function starts at begin & ~1). */
   lookupArm(rva: number): FunctionLookup<ArmRuntimeFunction> {
-    const i = this.lastAtOrBelow(rva, ~1);
+    return this.lookupBeginAndUnwindData(rva, ~1);
+  }
+
+  /** The 8-byte entry (BeginAddress, UnwindData) whose BeginAddress & `mask` is the last at or below rva. */
+  private lookupBeginAndUnwindData(rva: number, mask: number): FunctionLookup<{ readonly begin: number; readonly unwindData: number }> {
+    const i = this.lastAtOrBelow(rva, mask);
     if (i === 'unreadable') return { kind: 'unreadable' };
     if (i < 0) return { kind: 'none' };
     return { kind: 'found', entry: { begin: this.words[i * 2]!, unwindData: this.words[i * 2 + 1]! } };

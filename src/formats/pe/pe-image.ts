@@ -57,8 +57,8 @@ export class PeImage {
   private exportsLoad: Promise<ExportTable> | undefined;
   private codeViewLoad: Promise<CodeView | undefined> | undefined;
   private x64Table: Promise<FunctionTable | 'unreadable'> | undefined;
-  private arm64Table: Promise<FunctionTable | 'unreadable'> | undefined;
-  private armTable: Promise<FunctionTable | 'unreadable'> | undefined;
+  /** The 8-byte .pdata table (BeginAddress, UnwindData) of an ARM64 or ARM image: an image has one machine. */
+  private pairTable: Promise<FunctionTable | 'unreadable'> | undefined;
 
   private constructor(bytes: ImageBytes, headers: Headers) {
     this.bytes = bytes;
@@ -179,8 +179,8 @@ export class PeImage {
 
   async lookupArm64FunctionEntry(rva: number): Promise<FunctionLookup<Arm64RuntimeFunction>> {
     if (this.machine !== Machine.ARM64) return { kind: 'none' };
-    this.arm64Table ??= loadFunctionTable(this, 8);
-    const table = await this.arm64Table;
+    this.pairTable ??= loadFunctionTable(this, 8);
+    const table = await this.pairTable;
     if (table === 'unreadable') return { kind: 'unreadable' };
     return table.lookupArm64(rva);
   }
@@ -197,8 +197,8 @@ export class PeImage {
 
   async lookupArmFunctionEntry(rva: number): Promise<FunctionLookup<ArmRuntimeFunction>> {
     if (this.machine !== Machine.ARMNT) return { kind: 'none' };
-    this.armTable ??= loadFunctionTable(this, 8);
-    const table = await this.armTable;
+    this.pairTable ??= loadFunctionTable(this, 8);
+    const table = await this.pairTable;
     if (table === 'unreadable') return { kind: 'unreadable' };
     return table.lookupArm(rva);
   }
